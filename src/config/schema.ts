@@ -1,0 +1,189 @@
+import { z } from "zod";
+
+/** A field transform, written as its name or as an object with options. */
+export const transformSchema = z.union([
+  z.enum(["trim", "lowercase", "uppercase", "e164", "iso_date"]),
+  z
+    .object({
+      name: z.literal("e164"),
+      country: z
+        .string()
+        .regex(/^[A-Z]{2}$/, "a two-letter ISO country code such as US")
+        .optional(),
+    })
+    .strict(),
+]);
+
+/**
+ * One mapped field: a Coopel field name, `null` to drop the field, or an
+ * object with the Coopel name and the transforms applied in order.
+ */
+export const fieldMappingSchema = z.union([
+  z.null(),
+  z.string().min(1),
+  z
+    .object({
+      to: z.string().min(1),
+      transforms: z.array(transformSchema).default([]),
+    })
+    .strict(),
+]);
+
+const deletePolicySchema = z
+  .object({
+    policy: z.enum(["delete", "mark", "ignore"]).default("delete"),
+    mark_field: z.string().min(1).default("deleted_in_ghl"),
+    mark_value: z.union([z.string(), z.boolean(), z.number()]).default(true),
+  })
+  .strict();
+
+const contactMappingSchema = z
+  .object({
+    fields: z.record(z.string(), fieldMappingSchema).default({}),
+    ignore_empty: z.boolean().default(false),
+    tags_on_create: z.boolean().default(true),
+  })
+  .strict();
+
+const locationSchema = z
+  .object({
+    id: z.string().min(1),
+    name: z.string().optional(),
+    token: z.string().min(1),
+    paused: z.boolean().default(false),
+  })
+  .strict();
+
+const routeSchema = z.union([z.string().regex(/^\//, "a path that starts with /"), z.null()]);
+
+export const coopelRoutesSchema = z
+  .object({
+    list_contacts: routeSchema.default("/contacts/"),
+    create_contact: routeSchema.default("/contacts/"),
+    get_contact: routeSchema.default("/contacts/:contactId"),
+    update_contact: routeSchema.default("/contacts/:contactId"),
+    delete_contact: routeSchema.default("/contacts/:contactId"),
+    add_tags: routeSchema.default("/contacts/:contactId/tags"),
+    remove_tags: routeSchema.default("/contacts/:contactId/tags"),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    store: z
+      .object({
+        url: z
+          .string()
+          .regex(/^(sqlite:|postgres(ql)?:\/\/)/, "a URL that starts with sqlite: or postgres://")
+          .default("sqlite:./data/sync.db"),
+        synchronous: z.enum(["normal", "full"]).default("normal"),
+      })
+      .strict()
+      .prefault({}),
+    server: z
+      .object({
+        host: z.string().default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535).default(3000),
+        public_url: z.url().optional(),
+        body_limit_bytes: z.number().int().min(1024).default(1_048_576),
+        max_inbox_depth: z.number().int().min(1).default(100_000),
+      })
+      .strict()
+      .prefault({}),
+    ghl: z
+      .object({
+        base_url: z.url().default("https://services.leadconnectorhq.com"),
+        api_version: z.string().default("2021-07-28"),
+        locations: z.array(locationSchema).default([]),
+        webhooks: z
+          .object({
+            verify_signatures: z.boolean().default(true),
+            ed25519_public_keys: z.array(z.string().min(1)).optional(),
+            rsa_public_keys: z.array(z.string().min(1)).optional(),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    coopel: z
+      .object({
+        account_id: z.string().min(1).default("default"),
+        base_url: z.url(),
+        token: z.string().min(1),
+        timeout_ms: z.number().int().min(100).default(10_000),
+        id_field: z.string().min(1).default("id"),
+        external_id_field: z.union([z.string().min(1), z.null()]).default("external_id"),
+        routes: coopelRoutesSchema.prefault({}),
+      })
+      .strict(),
+    sync: z
+      .object({
+        contacts: z
+          .object({
+            enabled: z.boolean().default(true),
+            direction: z.enum(["ghl_to_coopel"]).default("ghl_to_coopel"),
+            delete: deletePolicySchema.prefault({}),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    mapping: z
+      .object({
+        default_country: z
+          .string()
+          .regex(/^[A-Z]{2}$/, "a two-letter ISO country code such as US")
+          .optional(),
+        contact: contactMappingSchema.prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    worker: z
+      .object({
+        enabled: z.boolean().default(true),
+        concurrency: z.number().int().min(1).max(256).default(8),
+        lease_ms: z.number().int().min(1000).default(30_000),
+        max_attempts: z.number().int().min(1).default(8),
+        retry_base_ms: z.number().int().min(1).default(500),
+        retry_max_ms: z.number().int().min(1).default(300_000),
+        poll_ms: z.number().int().min(1).default(200),
+      })
+      .strict()
+      .prefault({}),
+    sandbox: z
+      .object({
+        enabled: z.boolean().default(false),
+        ghl_port: z.number().int().min(0).max(65535).default(4101),
+        coopel_port: z.number().int().min(0).max(65535).default(4102),
+      })
+      .strict()
+      .prefault({}),
+    demo: z
+      .object({
+        enabled: z.boolean().default(false),
+        contacts: z.number().int().min(1).default(300),
+        changes: z.number().int().min(1).default(1200),
+        concurrency: z.number().int().min(1).default(16),
+        seed: z.number().int().default(42),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({
+        level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+        pretty: z.enum(["auto", "always", "never"]).default("auto"),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+/** The configuration as written in the YAML file, before defaults apply. */
+export type ConfigInput = z.input<typeof configSchema>;
+/** The validated configuration with every default filled in. */
+export type Config = z.output<typeof configSchema>;
+export type FieldMapping = z.output<typeof fieldMappingSchema>;
+export type Transform = z.output<typeof transformSchema>;
+export type CoopelRoutes = z.output<typeof coopelRoutesSchema>;

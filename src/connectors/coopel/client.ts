@@ -1,0 +1,97 @@
+import type { Config } from "../../config/schema.js";
+import type { CallContext, CoopelClient, CoopelLookup, CoopelRecord } from "../../engine/ports.js";
+import { requestJson } from "../http.js";
+
+type CoopelConfig = Config["coopel"];
+
+/**
+ * The Coopel REST API as configured: base URL, bearer token, routes and the
+ * id field all come from config, with Coopel's documented routes as defaults.
+ */
+export class CoopelRestClient implements CoopelClient {
+  readonly accountId: string;
+  readonly externalIdField: string | null;
+
+  constructor(private readonly config: CoopelConfig) {
+    this.accountId = config.account_id;
+    this.externalIdField = config.external_id_field;
+  }
+
+  async createContact(body: CoopelRecord, context: CallContext): Promise<{ id: string; record: CoopelRecord }> {
+    const response = await this.send("create_contact", "POST", {}, context, body);
+    const record = this.unwrap(response, "contact");
+    return { id: this.idOf(record, "create_contact"), record };
+  }
+
+  async updateContact(id: string, body: CoopelRecord, context: CallContext): Promise<CoopelRecord> {
+    const response = await this.send("update_contact", "PUT", { contactId: id }, context, body);
+    return this.unwrap(response, "contact");
+  }
+
+  async deleteContact(id: string, context: CallContext): Promise<void> {
+    await this.send("delete_contact", "DELETE", { contactId: id }, context);
+  }
+
+  async findContacts(lookup: CoopelLookup, context: CallContext): Promise<{ id: string; record: CoopelRecord }[]> {
+    const query: Record<string, string | undefined> = {
+      email: lookup.email,
+      phone: lookup.phone,
+    };
+    if (this.externalIdField && lookup.externalId !== undefined) query[this.externalIdField] = lookup.externalId;
+    const response = await this.send("list_contacts", "GET", {}, context, undefined, query);
+    const list = (response as { contacts?: unknown } | null)?.contacts;
+    if (!Array.isArray(list)) return [];
+    return list
+      .filter((item): item is CoopelRecord => item !== null && typeof item === "object")
+      .map((record) => ({ id: this.idOf(record, "list_contacts"), record }));
+  }
+
+  private async send(
+    route: keyof CoopelConfig["routes"],
+    method: string,
+    params: Record<string, string>,
+    context: CallContext,
+    body?: unknown,
+    query?: Record<string, string | undefined>,
+  ): Promise<unknown> {
+    const template = this.config.routes[route];
+    if (template === null) {
+      throw new Error(`Coopel route ${route} is set to null in config, so this operation is not available`);
+    }
+    const path = template.replace(/:([A-Za-z]+)/g, (_match, name: string) => {
+      const value = params[name];
+      if (value === undefined) throw new Error(`Coopel route ${route} needs :${name}`);
+      return encodeURIComponent(value);
+    });
+    return requestJson({
+      system: "Coopel",
+      baseUrl: this.config.base_url,
+      method,
+      path,
+      query,
+      body,
+      headers: { authorization: `Bearer ${this.config.token}` },
+      timeoutMs: this.config.timeout_ms,
+      log: context.requests,
+    });
+  }
+
+  /** Accepts both `{contact: {...}}` and a bare record as the response shape. */
+  private unwrap(response: unknown, key: string): CoopelRecord {
+    if (response !== null && typeof response === "object") {
+      const inner = (response as Record<string, unknown>)[key];
+      if (inner !== null && typeof inner === "object") return inner as CoopelRecord;
+      return response as CoopelRecord;
+    }
+    return {};
+  }
+
+  private idOf(record: CoopelRecord, route: string): string {
+    const id = record[this.config.id_field];
+    if (typeof id === "string" && id !== "") return id;
+    if (typeof id === "number") return String(id);
+    throw new Error(
+      `Coopel ${route} returned a record without the id field "${this.config.id_field}"; set coopel.id_field to the field that holds the id`,
+    );
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * The interfaces the engine depends on. Adapters in src/store, src/queue and
+ * src/connectors implement them; the engine never imports an adapter.
+ * Nothing here assumes one process, one database engine or one GHL location.
+ */
+
+/** The system an event came from. */
+export type Source = "ghl" | "coopel";
+
+/** A webhook or poll result accepted into the durable inbox. */
+export interface InboxEvent {
+  source: Source;
+  /** The account the event belongs to: a GHL location id or a Coopel account id. */
+  accountId: string;
+  /** Event type as the source names it, for example `ContactCreate`. */
+  type: string;
+  /** Events with the same key run one at a time, in arrival order. */
+  orderingKey: string;
+  /** The source's delivery id, used to drop repeats; null when the source sent none. */
+  deliveryId: string | null;
+  /** Epoch milliseconds when the receiver accepted the event. */
+  receivedAt: number;
+  payload: Record<string, unknown>;
+}
+
+export type EnqueueResult = "accepted" | "duplicate";
+
+/** An event claimed by a worker under a lease. */
+export interface Job {
+  id: string;
+  event: InboxEvent;
+  /** Number of times this job has been claimed, including the current claim. */
+  attempt: number;
+}
+
+export type Outcome = "synced" | "skipped" | "ignored" | "failed";
+
+/** A row of the link table: one record known on both sides. */
+export interface Link {
+  entity: "contact";
+  ghlLocationId: string;
+  ghlId: string;
+  coopelAccountId: string;
+  /** The Coopel id, or null for a tombstone of a contact deleted before it was ever linked. */
+  coopelId: string | null;
+  /**
+   * Per Coopel field, a hash of the value the sync last wrote there, so that
+   * an event that changes nothing sends nothing. Hashes keep personal data
+   * out of the link table.
+   */
+  fieldHashes: Record<string, string>;
+  /** Epoch milliseconds when GHL reported the record deleted; null while it exists. */
+  deletedAt: number | null;
+  updatedAt: number;
+}
+
+/** The logging calls the engine makes; pino loggers satisfy it. */
+export interface Logger {
+  debug(object: object, message?: string): void;
+  info(object: object, message?: string): void;
+  warn(object: object, message?: string): void;
+  error(object: object, message?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** What a finished job changes in the store, applied in the same transaction that marks it done. */
+export interface Completion {
+  outcome: Outcome;
+  /** Short machine-readable reason, for example `no_change` or `unknown_contact`. */
+  reason: string | null;
+  links: Link[];
+  /** Requests sent to the other side while handling the job. */
+  requests: RequestSummary[];
+  warnings: string[];
+}
+
+/** A request the connector sent, without secrets or bodies. */
+export interface RequestSummary {
+  method: string;
+  path: string;
+  status: number | null;
+  durationMs: number;
+}
+
+/** A failed attempt, kept on the job and in the dead-letter list. */
+export interface JobFailure {
+  errorClass: "retryable" | "permanent";
+  message: string;
+  requests: RequestSummary[];
+}
+
+/** The durable inbox and its queue of jobs. */
+export interface Queue {
+  /** Stores events durably and returns, per event, whether it was new. */
+  enqueue(events: InboxEvent[]): Promise<EnqueueResult[]>;
+  /**
+   * Claims up to `limit` runnable jobs for `leaseMs`. A job is runnable when
+   * no older job with the same ordering key is pending or running.
+   */
+  claim(workerId: string, limit: number, leaseMs: number): Promise<Job[]>;
+  complete(job: Job, completion: Completion): Promise<void>;
+  /** Releases the job to run again at `runAt` (epoch milliseconds). */
+  retry(job: Job, runAt: number, failure: JobFailure): Promise<void>;
+  /** Gives up on the job and stores it in the dead-letter list. */
+  deadLetter(job: Job, failure: JobFailure): Promise<void>;
+  /** Number of jobs not finished yet. */
+  depth(): Promise<number>;
+  /** Calls `listener` when new jobs may be runnable; returns a function that unsubscribes. */
+  subscribe(listener: () => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Counts and latencies of finished events, for the summary and status commands. */
+export interface EventStats {
+  received: number;
+  pending: number;
+  synced: number;
+  skipped: number;
+  ignored: number;
+  failed: number;
+  /** Events that sent at least one write to the other side. */
+  wrote: number;
+  /** Median and 99th percentile milliseconds from receipt to the end of processing, over events that wrote. */
+  writeLatencyP50Ms: number | null;
+  writeLatencyP99Ms: number | null;
+}
+
+/** Links, event history and other state that outlives a process. */
+export interface Store {
+  getLink(entity: Link["entity"], ghlLocationId: string, ghlId: string): Promise<Link | null>;
+  listLinks(entity: Link["entity"], ghlLocationId: string): Promise<Link[]>;
+  eventStats(sinceMs: number): Promise<EventStats>;
+  close(): Promise<void>;
+}
+
+/** A contact as Coopel returns it: snake_case fields and an id field. */
+export type CoopelRecord = Record<string, unknown>;
+
+/** Filters for finding existing Coopel contacts before creating one. */
+export interface CoopelLookup {
+  externalId?: string;
+  email?: string;
+  phone?: string;
+}
+
+/** Per-job context for connector calls: the requests sent are appended to `requests`. */
+export interface CallContext {
+  requests: RequestSummary[];
+}
+
+/** The Coopel API as the engine uses it. Failures throw ApiError. */
+export interface CoopelClient {
+  readonly accountId: string;
+  /** Name of the Coopel field that stores the GHL id, or null when none is configured. */
+  readonly externalIdField: string | null;
+  createContact(body: CoopelRecord, context: CallContext): Promise<{ id: string; record: CoopelRecord }>;
+  updateContact(id: string, body: CoopelRecord, context: CallContext): Promise<CoopelRecord>;
+  deleteContact(id: string, context: CallContext): Promise<void>;
+  findContacts(lookup: CoopelLookup, context: CallContext): Promise<{ id: string; record: CoopelRecord }[]>;
+}

@@ -1,0 +1,150 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import type { Logger } from "pino";
+import type { Config } from "../config/schema.js";
+import { ContactMapping } from "../mapping/contact-mapping.js";
+import { runDemoTraffic } from "../sandbox/demo-traffic.js";
+import { findPackageRoot } from "../sandbox/webhook-signing.js";
+import type { RunningSandboxes } from "./sandboxes.js";
+import type { Service } from "./service.js";
+
+/** What the demo prints when its traffic has been processed. */
+export interface DemoSummary {
+  received: number;
+  synced: number;
+  skipped: number;
+  ignored: number;
+  failed: number;
+  rejected: number;
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+  expectedContacts: number;
+  coopelContacts: number;
+  missing: number;
+  extra: number;
+  mismatched: number;
+  matches: boolean;
+  durationMs: number;
+}
+
+const OFFICIAL_EXAMPLES = ["ContactCreate", "ContactUpdate", "ContactDelete"];
+
+function loadOfficialExamples(): Record<string, unknown>[] {
+  const dir = path.join(findPackageRoot(), "fixtures", "ghl", "webhooks");
+  return OFFICIAL_EXAMPLES.map(
+    (name) => JSON.parse(readFileSync(path.join(dir, `${name}.json`), "utf8")) as Record<string, unknown>,
+  );
+}
+
+/**
+ * Sends the official contact examples and a generated stream of contact
+ * changes from the GHL sandbox to the service, waits until every event is
+ * processed, and compares the Coopel sandbox with what the GHL sandbox holds.
+ */
+export async function runDemo(options: {
+  config: Config;
+  service: Service;
+  sandboxes: RunningSandboxes;
+  logger: Logger;
+  drainTimeoutMs?: number;
+}): Promise<DemoSummary> {
+  const { config, service, sandboxes, logger } = options;
+  const location = config.ghl.locations[0];
+  if (!location) throw new Error("demo traffic needs at least one entry in ghl.locations");
+  const startedAt = Date.now();
+  logger.info(
+    { contacts: config.demo.contacts, changes: config.demo.changes },
+    `demo: sending the official ContactCreate, ContactUpdate and ContactDelete examples, then ${config.demo.changes} generated contact changes`,
+  );
+
+  const traffic = await runDemoTraffic({
+    ghl: sandboxes.ghl,
+    locationId: location.id,
+    targetUrl: `${service.url}/webhooks/ghl`,
+    contacts: config.demo.contacts,
+    changes: config.demo.changes,
+    concurrency: config.demo.concurrency,
+    seed: config.demo.seed,
+    officialExamples: loadOfficialExamples(),
+  });
+
+  await waitForDrain(service, logger, options.drainTimeoutMs ?? 300_000);
+  const stats = await service.store.eventStats(startedAt);
+  const comparison = compareCoopel(config, sandboxes, traffic.expected);
+  const summary: DemoSummary = {
+    received: stats.received,
+    synced: stats.synced,
+    skipped: stats.skipped,
+    ignored: stats.ignored,
+    failed: stats.failed,
+    rejected: traffic.rejected,
+    latencyP50Ms: stats.writeLatencyP50Ms,
+    latencyP99Ms: stats.writeLatencyP99Ms,
+    ...comparison,
+    durationMs: Date.now() - startedAt,
+  };
+  logger.info(
+    { summary },
+    `demo finished in ${(summary.durationMs / 1000).toFixed(1)} s: received ${summary.received}, synced ${summary.synced}, ` +
+      `skipped ${summary.skipped}, failed ${summary.failed}; webhook-to-Coopel latency p50 ${summary.latencyP50Ms ?? "-"} ms, ` +
+      `p99 ${summary.latencyP99Ms ?? "-"} ms; Coopel sandbox ${summary.matches ? "matches" : "DOES NOT match"} the expected contacts ` +
+      `(${summary.coopelContacts} of ${summary.expectedContacts}, missing ${summary.missing}, extra ${summary.extra}, different ${summary.mismatched}). ` +
+      "The service keeps running; Ctrl-C stops it.",
+  );
+  return summary;
+}
+
+async function waitForDrain(service: Service, logger: Logger, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastLog = Date.now();
+  for (;;) {
+    const depth = await service.queue.depth();
+    if (depth === 0) return;
+    if (Date.now() > deadline) {
+      logger.warn({ depth }, "demo: events still pending after the wait; the summary counts them as not synced");
+      return;
+    }
+    if (Date.now() - lastLog > 2000) {
+      logger.info({ depth }, `demo: ${depth} events waiting to be processed`);
+      lastLog = Date.now();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Compares each Coopel sandbox contact with the mapped GHL contact it should mirror. */
+function compareCoopel(
+  config: Config,
+  sandboxes: RunningSandboxes,
+  expected: Map<string, Record<string, unknown>>,
+): Pick<DemoSummary, "expectedContacts" | "coopelContacts" | "missing" | "extra" | "mismatched" | "matches"> {
+  const mapping = new ContactMapping(config.mapping);
+  const idField = config.coopel.external_id_field ?? "external_id";
+  const byGhlId = new Map<string, Record<string, unknown>>();
+  let extra = 0;
+  for (const contact of sandboxes.coopel.contacts.values()) {
+    const ghlId = contact[idField];
+    if (typeof ghlId !== "string" || !expected.has(ghlId) || byGhlId.has(ghlId)) extra += 1;
+    else byGhlId.set(ghlId, contact);
+  }
+  let missing = 0;
+  let mismatched = 0;
+  for (const [ghlId, fields] of expected) {
+    const contact = byGhlId.get(ghlId);
+    if (!contact) {
+      missing += 1;
+      continue;
+    }
+    const mapped = mapping.map(fields).fields;
+    const differs = Object.entries(mapped).some(([key, value]) => (contact[key] ?? null) !== value);
+    if (differs) mismatched += 1;
+  }
+  return {
+    expectedContacts: expected.size,
+    coopelContacts: sandboxes.coopel.contacts.size,
+    missing,
+    extra,
+    mismatched,
+    matches: missing === 0 && extra === 0 && mismatched === 0,
+  };
+}

@@ -1,0 +1,41 @@
+import type { Logger } from "pino";
+import type { Config } from "../config/schema.js";
+import { startCoopelSandbox, type CoopelSandbox } from "../sandbox/coopel-sandbox.js";
+import { startGhlSandbox, type GhlSandbox } from "../sandbox/ghl-sandbox.js";
+
+/** Both sandboxes, started for the embedded demo or by the `sandbox` command. */
+export interface RunningSandboxes {
+  ghl: GhlSandbox;
+  coopel: CoopelSandbox;
+  close(): Promise<void>;
+}
+
+/** Starts the GHL and Coopel sandboxes on 127.0.0.1 with the ports and tokens of the config. */
+export async function startSandboxes(config: Config, logger: Logger): Promise<RunningSandboxes> {
+  const ghl = await startGhlSandbox({
+    host: "127.0.0.1",
+    port: config.sandbox.ghl_port,
+    locations: config.ghl.locations.map((l) => ({ id: l.id, token: l.token })),
+    logger: false,
+  });
+  let coopel: CoopelSandbox;
+  try {
+    coopel = await startCoopelSandbox({
+      host: "127.0.0.1",
+      port: config.sandbox.coopel_port,
+      token: config.coopel.token,
+      logger: false,
+    });
+  } catch (error) {
+    await ghl.close();
+    throw error;
+  }
+  logger.debug({ ghl: ghl.url, coopel: coopel.url }, "sandboxes started");
+  return {
+    ghl,
+    coopel,
+    async close() {
+      await Promise.allSettled([ghl.close(), coopel.close()]);
+    },
+  };
+}

@@ -1,0 +1,144 @@
+import type { FastifyInstance } from "fastify";
+import type { Logger as PinoLogger } from "pino";
+import type { Config } from "../config/schema.js";
+import { CoopelRestClient } from "../connectors/coopel/client.js";
+import { ContactSync } from "../engine/contact-sync.js";
+import { CONTACT_EVENT_TYPES, SyncEngine } from "../engine/engine.js";
+import type { Queue, Store } from "../engine/ports.js";
+import { Worker } from "../engine/worker.js";
+import { ContactMapping } from "../mapping/contact-mapping.js";
+import { SqliteQueue } from "../queue/sqlite-queue.js";
+import { createServer } from "../server/app.js";
+import { registerGhlWebhookRoute } from "../server/ghl-webhook-route.js";
+import { Metrics } from "../server/metrics.js";
+import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
+import { SqliteStore } from "../store/sqlite/store.js";
+import { loadWebhookKeys } from "./keys.js";
+
+/** A running service: its server, store, queue and worker. */
+export interface Service {
+  url: string;
+  /** Description of where the data lives, for the start-up log. */
+  dataLocation: string;
+  server: FastifyInstance;
+  store: Store;
+  queue: Queue;
+  worker: Worker | null;
+  metrics: Metrics;
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface ServiceOptions {
+  config: Config;
+  baseDir: string;
+  logger: PinoLogger;
+  /** Runs the worker; false makes a receiver-only process. */
+  runWorker?: boolean;
+  /** Serves the webhook routes; false makes a worker-only process. */
+  receiveWebhooks?: boolean;
+}
+
+/** Thrown for a configuration that validates but cannot run, such as an unsupported store. */
+export class StartupError extends Error {
+  override name = "StartupError";
+}
+
+function openStorage(config: Config, baseDir: string): { store: Store; queue: Queue; dataLocation: string } {
+  const url = config.store.url;
+  if (!url.startsWith("sqlite:")) {
+    // TODO: PostgreSQL adapters for the store and the queue.
+    throw new StartupError(`store.url ${url}: only sqlite: URLs are supported in this version; use sqlite:./data/sync.db`);
+  }
+  const file = sqliteFileFromUrl(url, baseDir);
+  const db = openSqlite({ file, synchronous: config.store.synchronous });
+  return { store: new SqliteStore(db), queue: new SqliteQueue(db), dataLocation: `SQLite file ${file}` };
+}
+
+/** Opens storage, starts the HTTP server and, unless told not to, the worker. */
+export async function startService(options: ServiceOptions): Promise<Service> {
+  const { config, baseDir, logger } = options;
+  const keys = config.ghl.webhooks.verify_signatures ? loadWebhookKeys(config.ghl.webhooks, baseDir) : null;
+  if (!keys) logger.warn("webhook signature checks are off (ghl.webhooks.verify_signatures: false); anyone can post events");
+
+  const { store, queue, dataLocation } = openStorage(config, baseDir);
+  const metrics = new Metrics();
+  const server = createServer({
+    logger,
+    metrics,
+    bodyLimitBytes: config.server.body_limit_bytes,
+    readiness: async () => {
+      try {
+        await queue.depth();
+        return null;
+      } catch (error) {
+        return `store unavailable: ${(error as Error).message}`;
+      }
+    },
+  });
+
+  const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
+  const syncedTypes = new Set<string>(config.sync.contacts.enabled ? CONTACT_EVENT_TYPES : []);
+  if (options.receiveWebhooks ?? true) registerGhlWebhookRoute(server, {
+    queue,
+    logger,
+    metrics,
+    keys,
+    syncedTypes,
+    locationState: (id) => {
+      const location = locations.get(id);
+      if (!location) return "unknown";
+      return location.paused ? "paused" : "active";
+    },
+    maxInboxDepth: config.server.max_inbox_depth,
+  });
+
+  let worker: Worker | null = null;
+  if (options.runWorker ?? config.worker.enabled) {
+    const contacts = new ContactSync({
+      store,
+      coopel: new CoopelRestClient(config.coopel),
+      mapping: new ContactMapping(config.mapping),
+      deletePolicy: config.sync.contacts.delete,
+    });
+    const engine = new SyncEngine(contacts);
+    worker = new Worker({
+      queue,
+      handle: (job) => engine.handle(job),
+      logger,
+      concurrency: config.worker.concurrency,
+      leaseMs: config.worker.lease_ms,
+      pollMs: config.worker.poll_ms,
+      maxAttempts: config.worker.max_attempts,
+      retryBaseMs: config.worker.retry_base_ms,
+      retryMaxMs: config.worker.retry_max_ms,
+      onJobEnd: (job, result, completion) => {
+        const outcome = completion?.outcome ?? (result === "dead" ? "failed" : "retry");
+        metrics.jobs.inc({ type: job.event.type, outcome });
+        if (completion && completion.requests.some((r) => r.method !== "GET")) {
+          metrics.writeLatency.observe((Date.now() - job.event.receivedAt) / 1000);
+        }
+      },
+    });
+    worker.start();
+  }
+
+  const address = await server.listen({ host: config.server.host, port: config.server.port });
+  let closed = false;
+  return {
+    url: address,
+    dataLocation,
+    server,
+    store,
+    queue,
+    worker,
+    metrics,
+    async close(graceMs = 10_000) {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      await worker?.stop(graceMs);
+      await queue.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,230 @@
+import { timingSafeEqual } from "node:crypto";
+import type { FastifyError, FastifyInstance } from "fastify";
+import { buildCoopelOpenApi } from "./coopel-openapi.js";
+import { registerCoopelRecordRoutes } from "./coopel-records.js";
+import {
+  CoopelApiError,
+  CoopelStore,
+  requireObject,
+  validateTags,
+  type CoopelAppointment,
+  type CoopelContact,
+  type CoopelContactFilter,
+  type CoopelNote,
+  type CoopelTask,
+} from "./coopel-store.js";
+import type { FaultConfig } from "./faults.js";
+import type { RecordedRequest, RequestPattern } from "./request-log.js";
+import {
+  bearerToken,
+  createSandboxServer,
+  listenOnLoopback,
+  type SandboxServerOptions,
+} from "./sandbox-server.js";
+
+export interface CoopelSandboxOptions extends SandboxServerOptions {
+  /** Bearer token that every route except `GET /openapi.json` requires. */
+  token: string;
+}
+
+/** A running Coopel sandbox and its in-memory state. */
+export interface CoopelSandbox {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  contacts: Map<string, CoopelContact>;
+  /** Tasks by contact id, then task id. */
+  tasks: Map<string, Map<string, CoopelTask>>;
+  /** Notes by contact id, then note id. */
+  notes: Map<string, Map<string, CoopelNote>>;
+  /** Appointments by contact id; tests add them here, the API only lists them. */
+  appointments: Map<string, CoopelAppointment[]>;
+  /** Every request received, oldest first. */
+  requests: RecordedRequest[];
+  /** Counts requests by method (`*` for any) and route template, concrete path or RegExp on the path. */
+  countRequests(method: string, pattern?: RequestPattern): number;
+  setFaults(faults: FaultConfig | undefined): void;
+  /** Deletes all data and clears the request log; fault settings stay. */
+  reset(): void;
+  /** Creates a contact as a Coopel user would, without HTTP. */
+  userCreateContact(fields: Record<string, unknown>): CoopelContact;
+  /** Updates a contact as a Coopel user would: given fields replace stored ones, null removes one. */
+  userUpdateContact(id: string, fields: Record<string, unknown>): CoopelContact;
+  userDeleteContact(id: string): CoopelContact;
+  close(): Promise<void>;
+}
+
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 500;
+
+/** Starts a Coopel API simulator on a loopback address. */
+export async function startCoopelSandbox(
+  options: CoopelSandboxOptions,
+): Promise<CoopelSandbox> {
+  if (options.token === "") {
+    throw new Error("Coopel sandbox token must not be empty");
+  }
+  const { app, requestLog, faults } = createSandboxServer(options);
+  const store = new CoopelStore();
+
+  registerErrorHandlers(app);
+  registerAuth(app, options.token);
+  app.get("/openapi.json", () => buildCoopelOpenApi());
+  registerContactRoutes(app, store);
+  registerCoopelRecordRoutes(app, store);
+
+  const url = await listenOnLoopback(app, options);
+  return {
+    url,
+    contacts: store.contacts,
+    tasks: store.tasks,
+    notes: store.notes,
+    appointments: store.appointments,
+    requests: requestLog.entries,
+    countRequests: (method, pattern) => requestLog.count(method, pattern),
+    setFaults: (config) => faults.setConfig(config),
+    reset: () => {
+      store.clear();
+      requestLog.clear();
+    },
+    userCreateContact: (fields) => structuredClone(store.createContact(fields)),
+    userUpdateContact: (id, fields) =>
+      structuredClone(store.updateContact(id, fields)),
+    userDeleteContact: (id) => store.deleteContact(id),
+    close: () => app.close(),
+  };
+}
+
+function registerErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof CoopelApiError) {
+      return reply
+        .code(error.status)
+        .send({ error: error.code, message: error.message });
+    }
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      return reply
+        .code(status)
+        .send({ error: "invalid_request", message: error.message });
+    }
+    request.log.error({ err: error }, "Coopel sandbox route failed");
+    return reply
+      .code(500)
+      .send({ error: "internal_error", message: error.message });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      error: "not_found",
+      message: `Route ${request.method} ${request.url} not found`,
+    }),
+  );
+}
+
+function registerAuth(app: FastifyInstance, token: string): void {
+  const expected = Buffer.from(token);
+  app.addHook("preHandler", async (request, reply) => {
+    if (request.routeOptions.url === "/openapi.json") {
+      return undefined;
+    }
+    const given = Buffer.from(bearerToken(request.headers.authorization) ?? "");
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return reply.code(401).send({
+        error: "unauthorized",
+        message: "Missing or invalid bearer token in the Authorization header",
+      });
+    }
+    return undefined;
+  });
+}
+
+type ContactParams = { contactId: string };
+type ListQuery = Record<string, string | undefined>;
+
+function registerContactRoutes(app: FastifyInstance, store: CoopelStore): void {
+  app.get<{ Querystring: ListQuery }>("/contacts/", (request) => {
+    const query = request.query;
+    const filter: CoopelContactFilter = {};
+    if (query.external_id !== undefined) filter.externalId = query.external_id;
+    if (query.email !== undefined) filter.email = query.email;
+    if (query.phone !== undefined) filter.phone = query.phone;
+    if (query.updated_since !== undefined)
+      filter.updatedSince = parseTime("updated_since", query.updated_since);
+    return store.listContacts(filter, parseLimit(query.limit), query.cursor);
+  });
+
+  app.post("/contacts/", (request, reply) => {
+    const contact = store.createContact(request.body);
+    void reply.code(201);
+    return { contact };
+  });
+
+  app.get<{ Params: { businessId: string }; Querystring: ListQuery }>(
+    "/contacts/business/:businessId",
+    (request) =>
+      store.listContacts(
+        { businessId: request.params.businessId },
+        parseLimit(request.query.limit),
+        request.query.cursor,
+      ),
+  );
+
+  app.get<{ Params: ContactParams }>("/contacts/:contactId", (request) => ({
+    contact: store.getContact(request.params.contactId),
+  }));
+
+  app.put<{ Params: ContactParams }>("/contacts/:contactId", (request) => ({
+    contact: store.updateContact(request.params.contactId, request.body),
+  }));
+
+  app.delete<{ Params: ContactParams }>("/contacts/:contactId", (request) => {
+    store.deleteContact(request.params.contactId);
+    return { deleted: true };
+  });
+
+  app.post<{ Params: ContactParams }>(
+    "/contacts/:contactId/tags",
+    (request) => ({
+      tags: store.addTags(
+        request.params.contactId,
+        validateTags(requireObject(request.body).tags),
+      ),
+    }),
+  );
+
+  app.delete<{ Params: ContactParams }>(
+    "/contacts/:contactId/tags",
+    (request) => ({
+      tags: store.removeTags(
+        request.params.contactId,
+        validateTags(requireObject(request.body).tags),
+      ),
+    }),
+  );
+}
+
+function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) {
+    return DEFAULT_PAGE_SIZE;
+  }
+  const limit = Number(raw);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new CoopelApiError(
+      400,
+      "invalid_request",
+      `limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got "${raw}"`,
+    );
+  }
+  return limit;
+}
+
+function parseTime(name: string, raw: string): number {
+  const time = Date.parse(raw);
+  if (Number.isNaN(time)) {
+    throw new CoopelApiError(
+      400,
+      "invalid_request",
+      `${name} must be an ISO 8601 date-time, got "${raw}"`,
+    );
+  }
+  return time;
+}

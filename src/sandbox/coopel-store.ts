@@ -1,0 +1,329 @@
+import { randomUUID } from "node:crypto";
+
+/** A Coopel contact: snake_case fields, including any extra field a caller stored. */
+export interface CoopelContact {
+  id: string;
+  created_at: string;
+  updated_at: string;
+  [field: string]: unknown;
+}
+
+/** A task attached to a Coopel contact. */
+export interface CoopelTask {
+  id: string;
+  contact_id: string;
+  title: string;
+  completed: boolean;
+  created_at: string;
+  updated_at: string;
+  [field: string]: unknown;
+}
+
+/** A note attached to a Coopel contact. */
+export interface CoopelNote {
+  id: string;
+  contact_id: string;
+  body: string;
+  created_at: string;
+  updated_at: string;
+  [field: string]: unknown;
+}
+
+/** An appointment of a Coopel contact; the sandbox only stores and lists them. */
+export type CoopelAppointment = Record<string, unknown>;
+
+/** A request the Coopel API rejects, with its HTTP status and `error` code. */
+export class CoopelApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "CoopelApiError";
+  }
+}
+
+/** Filters of `GET /contacts/`. */
+export interface CoopelContactFilter {
+  externalId?: string;
+  email?: string;
+  phone?: string;
+  businessId?: string;
+  updatedSince?: number;
+}
+
+const READ_ONLY_FIELDS = new Set(["id", "created_at", "updated_at"]);
+const SNAKE_CASE = /^[a-z][a-z0-9]*(_[a-z0-9]+)*$/;
+const STRING_FIELDS = new Set([
+  "first_name",
+  "last_name",
+  "email",
+  "phone",
+  "company_name",
+  "address1",
+  "city",
+  "state",
+  "postal_code",
+  "country",
+  "website",
+  "date_of_birth",
+  "source",
+]);
+
+export function notFound(what: string, id: string): CoopelApiError {
+  return new CoopelApiError(404, "not_found", `${what} ${id} not found`);
+}
+
+/**
+ * Checks a contact body and returns its writable fields. Every key must be snake_case; known
+ * text fields must be strings or null, `tags` a string array or null. `id`, `created_at` and
+ * `updated_at` are read-only and ignored.
+ */
+export function validateContactFields(body: unknown): Record<string, unknown> {
+  const fields = requireObject(body);
+  const accepted: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (READ_ONLY_FIELDS.has(key)) {
+      continue;
+    }
+    if (!SNAKE_CASE.test(key)) {
+      throw new CoopelApiError(
+        400,
+        "invalid_request",
+        `Field "${key}" is not snake_case; use e.g. first_name`,
+      );
+    }
+    if (STRING_FIELDS.has(key) && value !== null && typeof value !== "string") {
+      throw new CoopelApiError(
+        400,
+        "invalid_request",
+        `Field "${key}" must be a string or null`,
+      );
+    }
+    if (
+      key === "email" &&
+      typeof value === "string" &&
+      value !== "" &&
+      !/^[^\s@]+@[^\s@]+$/.test(value)
+    ) {
+      throw new CoopelApiError(
+        400,
+        "invalid_request",
+        `Field "email" is not an email address: "${value}"`,
+      );
+    }
+    if (key === "tags" && value !== null) {
+      accepted.tags = validateTags(value);
+      continue;
+    }
+    accepted[key] = value;
+  }
+  return accepted;
+}
+
+export function validateTags(value: unknown): string[] {
+  if (!Array.isArray(value) || !value.every((tag) => typeof tag === "string")) {
+    throw new CoopelApiError(
+      400,
+      "invalid_request",
+      `Field "tags" must be an array of strings`,
+    );
+  }
+  return [...new Set(value)];
+}
+
+export function requireObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new CoopelApiError(
+      400,
+      "invalid_request",
+      "Request body must be a JSON object",
+    );
+  }
+  return body as Record<string, unknown>;
+}
+
+/** In-memory Coopel data: contacts, and tasks, notes and appointments per contact id. */
+export class CoopelStore {
+  readonly contacts = new Map<string, CoopelContact>();
+  readonly tasks = new Map<string, Map<string, CoopelTask>>();
+  readonly notes = new Map<string, Map<string, CoopelNote>>();
+  readonly appointments = new Map<string, CoopelAppointment[]>();
+  /** Creation order of contacts, which is the order of list pages and their cursors. */
+  readonly #sequence = new Map<string, number>();
+  #nextSequence = 1;
+
+  clear(): void {
+    this.contacts.clear();
+    this.tasks.clear();
+    this.notes.clear();
+    this.appointments.clear();
+    this.#sequence.clear();
+  }
+
+  getContact(id: string): CoopelContact {
+    const contact = this.contacts.get(id);
+    if (contact === undefined) {
+      throw notFound("Contact", id);
+    }
+    return contact;
+  }
+
+  /** Creates a contact; null and empty-string values are not stored. */
+  createContact(body: unknown): CoopelContact {
+    const fields = validateContactFields(body);
+    const now = new Date().toISOString();
+    const contact: CoopelContact = {
+      id: randomUUID(),
+      created_at: now,
+      updated_at: now,
+    };
+    for (const [key, value] of Object.entries(fields)) {
+      if (value !== null && value !== "") {
+        contact[key] = value;
+      }
+    }
+    this.contacts.set(contact.id, contact);
+    this.#sequence.set(contact.id, this.#nextSequence++);
+    return contact;
+  }
+
+  /** Merges `body` into a contact: given fields replace stored ones (tags too) and null removes a field. */
+  updateContact(id: string, body: unknown): CoopelContact {
+    const contact = this.getContact(id);
+    const fields = validateContactFields(body);
+    for (const [key, value] of Object.entries(fields)) {
+      if (value === null) {
+        delete contact[key];
+      } else {
+        contact[key] = value;
+      }
+    }
+    touch(contact);
+    return contact;
+  }
+
+  deleteContact(id: string): CoopelContact {
+    const contact = this.getContact(id);
+    this.contacts.delete(id);
+    this.#sequence.delete(id);
+    this.tasks.delete(id);
+    this.notes.delete(id);
+    this.appointments.delete(id);
+    return contact;
+  }
+
+  /** Returns one page of matching contacts in creation order, and the cursor of the next page. */
+  listContacts(
+    filter: CoopelContactFilter,
+    limit: number,
+    cursor: string | undefined,
+  ): { contacts: CoopelContact[]; next_cursor: string | null } {
+    const after = cursor === undefined ? 0 : decodeCursor(cursor);
+    const matching = [...this.contacts.values()].filter(
+      (contact) =>
+        (this.#sequence.get(contact.id) ?? 0) > after &&
+        matchesFilter(contact, filter),
+    );
+    const page = matching.slice(0, limit);
+    const last = page[page.length - 1];
+    const hasMore = matching.length > limit && last !== undefined;
+    return {
+      contacts: page,
+      next_cursor: hasMore
+        ? encodeCursor(this.#sequence.get(last.id) ?? 0)
+        : null,
+    };
+  }
+
+  /** Adds tags that the contact does not have yet and returns the full list. */
+  addTags(id: string, tags: string[]): string[] {
+    const contact = this.getContact(id);
+    const current = Array.isArray(contact.tags)
+      ? (contact.tags as string[])
+      : [];
+    contact.tags = [...new Set([...current, ...tags])];
+    touch(contact);
+    return contact.tags as string[];
+  }
+
+  /** Removes the given tags and returns the remaining list. */
+  removeTags(id: string, tags: string[]): string[] {
+    const contact = this.getContact(id);
+    const current = Array.isArray(contact.tags)
+      ? (contact.tags as string[])
+      : [];
+    const removed = new Set(tags);
+    contact.tags = current.filter((tag) => !removed.has(tag));
+    touch(contact);
+    return contact.tags as string[];
+  }
+}
+
+export function touch(record: { updated_at: string }): void {
+  record.updated_at = new Date().toISOString();
+}
+
+function matchesFilter(
+  contact: CoopelContact,
+  filter: CoopelContactFilter,
+): boolean {
+  if (
+    filter.externalId !== undefined &&
+    String(contact.external_id) !== filter.externalId
+  ) {
+    return false;
+  }
+  if (
+    filter.businessId !== undefined &&
+    String(contact.business_id) !== filter.businessId
+  ) {
+    return false;
+  }
+  if (filter.email !== undefined) {
+    const email =
+      typeof contact.email === "string"
+        ? contact.email.toLowerCase()
+        : undefined;
+    if (email !== filter.email.toLowerCase()) {
+      return false;
+    }
+  }
+  if (filter.phone !== undefined && contact.phone !== filter.phone) {
+    return false;
+  }
+  if (
+    filter.updatedSince !== undefined &&
+    Date.parse(contact.updated_at) < filter.updatedSince
+  ) {
+    return false;
+  }
+  return true;
+}
+
+function encodeCursor(sequence: number): string {
+  return Buffer.from(JSON.stringify({ after: sequence })).toString("base64url");
+}
+
+function decodeCursor(cursor: string): number {
+  try {
+    const parsed = JSON.parse(
+      Buffer.from(cursor, "base64url").toString("utf8"),
+    ) as { after?: unknown };
+    if (
+      typeof parsed.after === "number" &&
+      Number.isInteger(parsed.after) &&
+      parsed.after >= 0
+    ) {
+      return parsed.after;
+    }
+  } catch {
+    // Falls through to the error below.
+  }
+  throw new CoopelApiError(
+    400,
+    "invalid_request",
+    `Invalid cursor "${cursor}"; pass next_cursor from the previous page`,
+  );
+}

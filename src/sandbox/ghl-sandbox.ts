@@ -1,0 +1,247 @@
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
+import type { FaultConfig } from "./faults.js";
+import {
+  CREATE_FIELDS,
+  GhlApiError,
+  validateContactInput,
+  type GhlContact,
+  type GhlContactInput,
+} from "./ghl-contact-fields.js";
+import { GhlOAuthServer, type GhlOAuthOptions } from "./ghl-oauth.js";
+import { GhlRateLimiter, type GhlRateLimits } from "./ghl-rate-limit.js";
+import { registerGhlRecordRoutes } from "./ghl-records.js";
+import { registerGhlContactRoutes } from "./ghl-routes.js";
+import {
+  GhlStore,
+  type CreateContactOptions,
+  type GhlNote,
+  type GhlTask,
+} from "./ghl-store.js";
+import type { RecordedRequest, RequestPattern } from "./request-log.js";
+import {
+  bearerToken,
+  createSandboxServer,
+  listenOnLoopback,
+  type SandboxServerOptions,
+} from "./sandbox-server.js";
+import {
+  sendWebhook,
+  type SendWebhookOptions,
+  type WebhookDelivery,
+} from "./webhook-sender.js";
+import { loadSandboxSigningKeys } from "./webhook-signing.js";
+
+/** A sub-account of the GHL sandbox with its static access token (like a private integration token). */
+export interface GhlSandboxLocation {
+  id: string;
+  token: string;
+  /** The location's "Allow Duplicate Contact" setting; default false. */
+  allowDuplicates?: boolean;
+}
+
+export interface GhlSandboxOptions extends SandboxServerOptions {
+  locations: GhlSandboxLocation[];
+  /** OAuth client accepted at `POST /oauth/token`; without it every token request gets 401. */
+  oauth?: GhlOAuthOptions;
+  /** Per-location request budgets; default none (no limit and no rate-limit headers). */
+  rateLimits?: GhlRateLimits;
+}
+
+/** A running GHL sandbox, its in-memory state and helpers that act as a GHL user or as GHL itself. */
+export interface GhlSandbox {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  /** Contacts by location id, then contact id. */
+  contacts: Map<string, Map<string, GhlContact>>;
+  /** Tasks by contact id, then task id. */
+  tasks: Map<string, Map<string, GhlTask>>;
+  /** Notes by contact id, then note id. */
+  notes: Map<string, Map<string, GhlNote>>;
+  /** Every request received, oldest first. */
+  requests: RecordedRequest[];
+  /** Counts requests by method (`*` for any) and route template, concrete path or RegExp on the path. */
+  countRequests(method: string, pattern?: RequestPattern): number;
+  setFaults(faults: FaultConfig | undefined): void;
+  /** Deletes all contacts, tasks and notes and clears the request log; locations, tokens and faults stay. */
+  reset(): void;
+  /** Public keys that verify this sandbox's webhook signatures, as PEM. */
+  publicKeys: { ed25519: string; rsa: string };
+  /** Issues a single-use OAuth authorization code for `locationId`, as the install redirect would. */
+  issueAuthorizationCode(locationId: string): string;
+  /** Expires OAuth access tokens (of one location, when given), so the next API call gets 401. */
+  expireAccessTokens(locationId?: string): void;
+  setAllowDuplicates(locationId: string, allow: boolean): void;
+  /** Creates a contact as a person in GHL would: no HTTP, no duplicate check. Returns a copy. */
+  userCreateContact(
+    locationId: string,
+    fields: GhlContactInput,
+    options?: CreateContactOptions,
+  ): GhlContact;
+  /** Updates a contact as a person in GHL would: missing fields stay, null or "" clears. Returns a copy. */
+  userUpdateContact(
+    locationId: string,
+    id: string,
+    fields: GhlContactInput,
+  ): GhlContact;
+  /** Deletes a contact as a person in GHL would and returns it as it was. */
+  userDeleteContact(locationId: string, id: string): GhlContact;
+  /** POSTs a webhook signed with the sandbox keys; adds `webhookId` and `timestamp` when missing. */
+  sendWebhook(
+    targetUrl: string,
+    payload: Record<string, unknown>,
+    options?: SendWebhookOptions,
+  ): Promise<WebhookDelivery>;
+  close(): Promise<void>;
+}
+
+/** The only `Version` header value the contacts API accepts. */
+export const GHL_API_VERSION = "2021-07-28";
+
+const USER_FIELDS: ReadonlySet<string> = new Set(
+  [...CREATE_FIELDS].filter((field) => field !== "locationId"),
+);
+const UNVERSIONED_ROUTES = new Set(["/oauth/token"]);
+
+/** Starts a GHL API simulator on a loopback address. */
+export async function startGhlSandbox(
+  options: GhlSandboxOptions,
+): Promise<GhlSandbox> {
+  const staticTokens = new Map<string, string>();
+  for (const location of options.locations) {
+    if (location.id === "" || location.token === "") {
+      throw new Error(
+        "Each GHL sandbox location needs a non-empty id and token",
+      );
+    }
+    staticTokens.set(location.token, location.id);
+  }
+  const keys = loadSandboxSigningKeys();
+  const { app, requestLog, faults } = createSandboxServer(options);
+  const store = new GhlStore(options.locations);
+  const oauth = new GhlOAuthServer(options.oauth);
+  const rateLimiter =
+    options.rateLimits === undefined
+      ? undefined
+      : new GhlRateLimiter(options.rateLimits);
+  const requestLocations = new WeakMap<FastifyRequest, string>();
+  const locationOf = (request: FastifyRequest): string => {
+    const locationId = requestLocations.get(request);
+    if (locationId === undefined)
+      throw new Error(
+        `No authenticated location for ${request.method} ${request.url}`,
+      );
+    return locationId;
+  };
+
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string" },
+    (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    },
+  );
+  registerErrorHandlers(app);
+  app.addHook("preHandler", async (request, reply) => {
+    const route = request.routeOptions.url;
+    if (route === undefined || UNVERSIONED_ROUTES.has(route)) return undefined;
+    if (request.headers.version !== GHL_API_VERSION) {
+      // NOTE: the message of the real API for a missing or wrong Version header is assumed.
+      return reply.code(400).send({
+        statusCode: 400,
+        message: `Version header must be ${GHL_API_VERSION}, got ${JSON.stringify(request.headers.version ?? null)}`,
+        error: "Bad Request",
+      });
+    }
+    const token = bearerToken(request.headers.authorization) ?? "";
+    const locationId =
+      staticTokens.get(token) ?? oauth.locationOfAccessToken(token);
+    if (locationId === undefined) {
+      return reply.code(401).send({
+        statusCode: 401,
+        message: "Invalid token: access token is invalid",
+        error: "Unauthorized",
+      });
+    }
+    requestLocations.set(request, locationId);
+    return rateLimiter?.apply(locationId, reply);
+  });
+  oauth.register(app);
+  registerGhlContactRoutes(app, store, locationOf);
+  registerGhlRecordRoutes(app, store, locationOf);
+
+  const url = await listenOnLoopback(app, options);
+  return {
+    url,
+    contacts: store.contacts,
+    tasks: store.tasks,
+    notes: store.notes,
+    requests: requestLog.entries,
+    countRequests: (method, pattern) => requestLog.count(method, pattern),
+    setFaults: (config) => faults.setConfig(config),
+    reset: () => {
+      store.clear();
+      requestLog.clear();
+    },
+    publicKeys: {
+      ed25519: keys.ed25519PublicKeyPem,
+      rsa: keys.rsaPublicKeyPem,
+    },
+    issueAuthorizationCode: (locationId) => {
+      if (!store.hasLocation(locationId))
+        throw new Error(`Unknown GHL sandbox location "${locationId}"`);
+      return oauth.issueAuthorizationCode(locationId);
+    },
+    expireAccessTokens: (locationId) => oauth.expireAccessTokens(locationId),
+    setAllowDuplicates: (locationId, allow) =>
+      store.setAllowDuplicates(locationId, allow),
+    userCreateContact: (locationId, fields, createOptions) =>
+      structuredClone(
+        store.createContact(
+          locationId,
+          validateContactInput(fields, USER_FIELDS),
+          createOptions,
+        ),
+      ),
+    userUpdateContact: (locationId, id, fields) =>
+      structuredClone(
+        store.updateContact(
+          locationId,
+          id,
+          validateContactInput(fields, USER_FIELDS),
+        ),
+      ),
+    userDeleteContact: (locationId, id) => store.deleteContact(locationId, id),
+    sendWebhook: (targetUrl, payload, sendOptions) =>
+      sendWebhook(keys, targetUrl, payload, sendOptions),
+    close: () => app.close(),
+  };
+}
+
+function registerErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | GhlApiError, request, reply) => {
+    if (error instanceof GhlApiError) {
+      return reply.code(error.status).send(error.body);
+    }
+    const status = error.statusCode ?? 500;
+    if (status < 500) {
+      return reply.code(status).send({
+        statusCode: status,
+        message: error.message,
+        error: "Bad Request",
+      });
+    }
+    request.log.error({ err: error }, "GHL sandbox route failed");
+    return reply.code(500).send({
+      statusCode: 500,
+      message: error.message,
+      error: "Internal Server Error",
+    });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      statusCode: 404,
+      message: `Cannot ${request.method} ${request.url}`,
+      error: "Not Found",
+    }),
+  );
+}

@@ -1,0 +1,57 @@
+import type { Database } from "better-sqlite3";
+import type { Link } from "../../engine/ports.js";
+
+interface LinkRow {
+  entity: string;
+  ghl_location_id: string;
+  ghl_id: string;
+  coopel_account_id: string;
+  coopel_id: string | null;
+  field_hashes: string;
+  deleted_at: number | null;
+  updated_at: number;
+}
+
+export function rowToLink(row: LinkRow): Link {
+  return {
+    entity: row.entity as Link["entity"],
+    ghlLocationId: row.ghl_location_id,
+    ghlId: row.ghl_id,
+    coopelAccountId: row.coopel_account_id,
+    coopelId: row.coopel_id,
+    fieldHashes: JSON.parse(row.field_hashes) as Record<string, string>,
+    deletedAt: row.deleted_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** Inserts or replaces links; call inside the caller's transaction. */
+export function writeLinks(db: Database, links: Link[]): void {
+  if (links.length === 0) return;
+  const statement = db.prepare(`
+    INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, updated_at)
+    VALUES (@entity, @ghlLocationId, @ghlId, @coopelAccountId, @coopelId, @fieldHashes, @deletedAt, @updatedAt)
+    ON CONFLICT (entity, ghl_location_id, ghl_id) DO UPDATE SET
+      coopel_account_id = excluded.coopel_account_id,
+      coopel_id = excluded.coopel_id,
+      field_hashes = excluded.field_hashes,
+      deleted_at = excluded.deleted_at,
+      updated_at = excluded.updated_at`);
+  for (const link of links) {
+    statement.run({ ...link, fieldHashes: JSON.stringify(link.fieldHashes) });
+  }
+}
+
+export function readLink(db: Database, entity: string, ghlLocationId: string, ghlId: string): Link | null {
+  const row = db
+    .prepare("SELECT * FROM links WHERE entity = ? AND ghl_location_id = ? AND ghl_id = ?")
+    .get(entity, ghlLocationId, ghlId) as LinkRow | undefined;
+  return row ? rowToLink(row) : null;
+}
+
+export function readLinks(db: Database, entity: string, ghlLocationId: string): Link[] {
+  const rows = db
+    .prepare("SELECT * FROM links WHERE entity = ? AND ghl_location_id = ? ORDER BY ghl_id")
+    .all(entity, ghlLocationId) as LinkRow[];
+  return rows.map(rowToLink);
+}

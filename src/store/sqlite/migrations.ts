@@ -1,0 +1,89 @@
+import type { Database } from "better-sqlite3";
+
+/** Versioned schema changes, applied in order and recorded in schema_migrations. */
+const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: "inbox, jobs and links",
+    sql: `
+      CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        ordering_key TEXT NOT NULL,
+        delivery_id TEXT,
+        received_at INTEGER NOT NULL,
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        run_at INTEGER NOT NULL,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until INTEGER,
+        outcome TEXT,
+        reason TEXT,
+        wrote INTEGER NOT NULL DEFAULT 0,
+        finished_at INTEGER,
+        last_error TEXT,
+        error_class TEXT,
+        requests TEXT,
+        warnings TEXT
+      );
+      CREATE INDEX jobs_active_by_key ON jobs (ordering_key, id) WHERE state IN ('pending', 'running');
+      CREATE INDEX jobs_pending ON jobs (run_at, id) WHERE state = 'pending';
+      CREATE INDEX jobs_running ON jobs (lease_until) WHERE state = 'running';
+      CREATE INDEX jobs_received ON jobs (received_at);
+
+      CREATE TABLE deliveries (
+        source TEXT NOT NULL,
+        delivery_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (source, delivery_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX deliveries_received ON deliveries (received_at);
+
+      CREATE TABLE links (
+        entity TEXT NOT NULL,
+        ghl_location_id TEXT NOT NULL,
+        ghl_id TEXT NOT NULL,
+        coopel_account_id TEXT NOT NULL,
+        coopel_id TEXT,
+        field_hashes TEXT NOT NULL DEFAULT '{}',
+        deleted_at INTEGER,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (entity, ghl_location_id, ghl_id)
+      );
+      CREATE UNIQUE INDEX links_coopel_id ON links (entity, coopel_account_id, coopel_id)
+        WHERE coopel_id IS NOT NULL;
+    `,
+  },
+];
+
+/** Applies the migrations that the database has not seen yet; returns the versions applied. */
+export function migrate(db: Database): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  )`);
+  const applied = new Set(
+    db
+      .prepare("SELECT version FROM schema_migrations")
+      .all()
+      .map((row) => (row as { version: number }).version),
+  );
+  const done: number[] = [];
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
+        migration.version,
+        migration.name,
+        Date.now(),
+      );
+    }).immediate();
+    done.push(migration.version);
+  }
+  return done;
+}

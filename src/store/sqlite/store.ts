@@ -1,0 +1,59 @@
+import type { Database } from "better-sqlite3";
+import type { EventStats, Link, Store } from "../../engine/ports.js";
+import { readLink, readLinks } from "./links.js";
+
+/** The Store port on an embedded SQLite database shared with the SQLite queue. */
+export class SqliteStore implements Store {
+  constructor(private readonly db: Database) {}
+
+  getLink(entity: Link["entity"], ghlLocationId: string, ghlId: string): Promise<Link | null> {
+    return Promise.resolve(readLink(this.db, entity, ghlLocationId, ghlId));
+  }
+
+  listLinks(entity: Link["entity"], ghlLocationId: string): Promise<Link[]> {
+    return Promise.resolve(readLinks(this.db, entity, ghlLocationId));
+  }
+
+  eventStats(sinceMs: number): Promise<EventStats> {
+    const counts = this.db
+      .prepare(
+        `SELECT
+           COUNT(*) AS received,
+           SUM(state IN ('pending', 'running')) AS pending,
+           SUM(outcome = 'synced') AS synced,
+           SUM(outcome = 'skipped') AS skipped,
+           SUM(outcome = 'ignored') AS ignored,
+           SUM(outcome = 'failed') AS failed,
+           SUM(wrote) AS wrote
+         FROM jobs WHERE received_at >= ?`,
+      )
+      .get(sinceMs) as Record<string, number | null>;
+    const wrote = counts.wrote ?? 0;
+    const percentile = (p: number): number | null => {
+      if (wrote === 0) return null;
+      const row = this.db
+        .prepare(
+          `SELECT finished_at - received_at AS latency FROM jobs
+           WHERE received_at >= ? AND wrote = 1 ORDER BY latency LIMIT 1 OFFSET ?`,
+        )
+        .get(sinceMs, Math.min(wrote - 1, Math.floor(p * wrote))) as { latency: number } | undefined;
+      return row?.latency ?? null;
+    };
+    return Promise.resolve({
+      received: counts.received ?? 0,
+      pending: counts.pending ?? 0,
+      synced: counts.synced ?? 0,
+      skipped: counts.skipped ?? 0,
+      ignored: counts.ignored ?? 0,
+      failed: counts.failed ?? 0,
+      wrote,
+      writeLatencyP50Ms: percentile(0.5),
+      writeLatencyP99Ms: percentile(0.99),
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+}
