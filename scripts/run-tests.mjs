@@ -8,7 +8,9 @@ const extraArgs = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 
-const typecheck = spawnSync("npx", ["tsc", "-p", "tsconfig.json", "--noEmit"], { stdio: "inherit" });
+const typecheck = spawnSync("npx", ["tsc", "-p", "tsconfig.json", "--noEmit"], {
+  stdio: "inherit",
+});
 if (typecheck.status === 0) passed += 1;
 else {
   console.error("type check failed");
@@ -20,7 +22,14 @@ const resultsFile = ".test-output/vitest.json";
 rmSync(resultsFile, { force: true });
 const vitest = spawnSync(
   "npx",
-  ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${resultsFile}`, ...extraArgs],
+  [
+    "vitest",
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile.json=${resultsFile}`,
+    ...extraArgs,
+  ],
   { stdio: "inherit" },
 );
 
@@ -29,7 +38,9 @@ if (existsSync(resultsFile)) {
   passed += results.numPassedTests;
   failed += results.numFailedTests;
   // A suite that fails to load has no failed tests but still failed.
-  failed += results.testResults.filter((suite) => suite.status === "failed" && suite.assertionResults.length === 0).length;
+  failed += results.testResults.filter(
+    (suite) => suite.status === "failed" && suite.assertionResults.length === 0,
+  ).length;
 } else {
   console.error("vitest wrote no results file");
   failed += 1;

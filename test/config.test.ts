@@ -25,34 +25,53 @@ const valid = `coopel:\n  base_url: http://127.0.0.1:4102\n  token: \${COOPEL_TO
 
 describe("loadConfigFile", () => {
   it("expands environment variables", () => {
-    const { config } = loadConfigFile(writeConfig(valid), { COOPEL_TOKEN: "abc" });
+    const { config } = loadConfigFile(writeConfig(valid), {
+      COOPEL_TOKEN: "abc",
+    });
     expect(config.coopel.token).toBe("abc");
     expect(config.worker.concurrency).toBe(8);
   });
 
   it("names a missing environment variable and its path", () => {
-    expect(problemsOf(valid)).toEqual([expect.stringMatching(/^coopel\.token: environment variable COOPEL_TOKEN is not set/)]);
+    expect(problemsOf(valid)).toEqual([
+      expect.stringMatching(
+        /^coopel\.token: environment variable COOPEL_TOKEN is not set/,
+      ),
+    ]);
   });
 
   it("names the path, value and allowed values of an enum", () => {
-    const problems = problemsOf(`${valid}sync:\n  contacts:\n    delete:\n      policy: purge\n`, { COOPEL_TOKEN: "x" });
+    const problems = problemsOf(
+      `${valid}sync:\n  contacts:\n    delete:\n      policy: purge\n`,
+      { COOPEL_TOKEN: "x" },
+    );
     expect(problems).toEqual([
       'sync.contacts.delete.policy: "purge" is not allowed; use one of "delete", "mark", "ignore"',
     ]);
   });
 
   it("names an unknown key", () => {
-    const problems = problemsOf(`${valid}worker:\n  concurency: 4\n`, { COOPEL_TOKEN: "x" });
-    expect(problems).toEqual([expect.stringContaining("worker: unknown key(s) concurency")]);
+    const problems = problemsOf(`${valid}worker:\n  concurency: 4\n`, {
+      COOPEL_TOKEN: "x",
+    });
+    expect(problems).toEqual([
+      expect.stringContaining("worker: unknown key(s) concurency"),
+    ]);
   });
 
   it("names a value of the wrong type", () => {
-    const problems = problemsOf(`${valid}server:\n  port: "eighty"\n`, { COOPEL_TOKEN: "x" });
-    expect(problems).toEqual([expect.stringMatching(/^server\.port: "eighty" is invalid/)]);
+    const problems = problemsOf(`${valid}server:\n  port: "eighty"\n`, {
+      COOPEL_TOKEN: "x",
+    });
+    expect(problems).toEqual([
+      expect.stringMatching(/^server\.port: "eighty" is invalid/),
+    ]);
   });
 
   it("reports a missing required section", () => {
-    expect(problemsOf("worker:\n  concurrency: 2\n")).toEqual([expect.stringMatching(/^coopel: missing is invalid/)]);
+    expect(problemsOf("worker:\n  concurrency: 2\n")).toEqual([
+      expect.stringMatching(/^coopel: missing is invalid/),
+    ]);
   });
 
   it("reports YAML syntax errors", () => {

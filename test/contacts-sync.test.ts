@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { fixture, LOCATION_ID, startHarness, type Harness } from "./helpers/harness.js";
+import {
+  fixture,
+  LOCATION_ID,
+  startHarness,
+  type Harness,
+} from "./helpers/harness.js";
 
 let harness: Harness;
 afterEach(async () => {
@@ -37,10 +42,17 @@ describe("official contact examples", () => {
     expect(contact.website).toBe("https://www.google.com/");
     expect(contact.date_of_birth).toBe("2000-01-05");
     expect(contact.source).toBe("xyz form");
-    expect(contact.tags).toEqual(["id magna sed Lorem", "Duis dolor commodo aliqua"]);
+    expect(contact.tags).toEqual([
+      "id magna sed Lorem",
+      "Duis dolor commodo aliqua",
+    ]);
     expect(contact.external_id).toBe("nmFmQEsNgz6AVpgLVUJ0");
 
-    const link = await harness.service.store.getLink("contact", LOCATION_ID, "nmFmQEsNgz6AVpgLVUJ0");
+    const link = await harness.service.store.getLink(
+      "contact",
+      LOCATION_ID,
+      "nmFmQEsNgz6AVpgLVUJ0",
+    );
     expect(link?.coopelId).toBe(contact.id);
   });
 
@@ -52,7 +64,11 @@ describe("official contact examples", () => {
     await harness.waitForIdle();
     expect(writes(harness).map((r) => r.method)).toEqual(["POST"]);
 
-    await harness.post({ ...fixture("ContactUpdate"), firstName: "Johnny", city: "" });
+    await harness.post({
+      ...fixture("ContactUpdate"),
+      firstName: "Johnny",
+      city: "",
+    });
     await harness.waitForIdle();
     const puts = writes(harness).filter((r) => r.method === "PUT");
     expect(puts).toHaveLength(1);
@@ -60,17 +76,27 @@ describe("official contact examples", () => {
     const contact = coopelContacts(harness)[0]!;
     expect(contact.first_name).toBe("Johnny");
     expect(contact.city ?? null).toBeNull();
-    expect(contact.tags).toEqual(["id magna sed Lorem", "Duis dolor commodo aliqua"]);
+    expect(contact.tags).toEqual([
+      "id magna sed Lorem",
+      "Duis dolor commodo aliqua",
+    ]);
   });
 
   it("ContactUpdate never sends tags", async () => {
     harness = await startHarness();
     await harness.post(fixture("ContactCreate"));
-    await harness.post({ ...fixture("ContactUpdate"), tags: ["only-this"], lastName: "Doe" });
+    await harness.post({
+      ...fixture("ContactUpdate"),
+      tags: ["only-this"],
+      lastName: "Doe",
+    });
     await harness.waitForIdle();
     const put = writes(harness).find((r) => r.method === "PUT");
     expect(put?.body).toEqual({ last_name: "Doe" });
-    expect(coopelContacts(harness)[0]!.tags).toEqual(["id magna sed Lorem", "Duis dolor commodo aliqua"]);
+    expect(coopelContacts(harness)[0]!.tags).toEqual([
+      "id magna sed Lorem",
+      "Duis dolor commodo aliqua",
+    ]);
   });
 
   it("ContactDelete deletes the linked Coopel contact", async () => {
@@ -91,14 +117,23 @@ describe("official contact examples", () => {
     await harness.waitForIdle();
     expect(coopelContacts(harness)).toHaveLength(0);
     const stats = await harness.service.store.eventStats(0);
-    expect(stats).toMatchObject({ received: 3, synced: 2, skipped: 1, failed: 0 });
+    expect(stats).toMatchObject({
+      received: 3,
+      synced: 2,
+      skipped: 1,
+      failed: 0,
+    });
   });
 });
 
 describe("delivery", () => {
   it("the same webhook twice makes one contact and one write", async () => {
     harness = await startHarness();
-    const event = { ...fixture("ContactCreate"), webhookId: "wh-1", timestamp: new Date().toISOString() };
+    const event = {
+      ...fixture("ContactCreate"),
+      webhookId: "wh-1",
+      timestamp: new Date().toISOString(),
+    };
     const first = await harness.post(event);
     const second = await harness.post(event);
     expect(await first.json()).toEqual({ status: "accepted" });
@@ -119,7 +154,11 @@ describe("delivery", () => {
 
   it("an update before its create ends in the update's state with one contact", async () => {
     harness = await startHarness();
-    const update = { ...fixture("ContactUpdate"), firstName: "Newer", email: "newer@example.com" };
+    const update = {
+      ...fixture("ContactUpdate"),
+      firstName: "Newer",
+      email: "newer@example.com",
+    };
     await harness.post(update);
     await harness.post(fixture("ContactCreate"));
     await harness.waitForIdle();
@@ -133,7 +172,11 @@ describe("delivery", () => {
   it("events of one contact run in arrival order", async () => {
     harness = await startHarness();
     await harness.post(fixture("ContactCreate"));
-    for (let i = 0; i < 20; i++) await harness.post({ ...fixture("ContactUpdate"), firstName: `Name ${i}` });
+    for (let i = 0; i < 20; i++)
+      await harness.post({
+        ...fixture("ContactUpdate"),
+        firstName: `Name ${i}`,
+      });
     await harness.waitForIdle();
     const names = writes(harness)
       .filter((r) => r.method === "PUT")
@@ -144,7 +187,11 @@ describe("delivery", () => {
   it("events in the inbox survive a restart and are all synced", async () => {
     harness = await startHarness({ worker: { enabled: false } });
     for (let i = 0; i < 25; i++) {
-      const response = await harness.post({ ...fixture("ContactCreate"), id: `restart-${i}`, email: `r${i}@example.com` });
+      const response = await harness.post({
+        ...fixture("ContactCreate"),
+        id: `restart-${i}`,
+        email: `r${i}@example.com`,
+      });
       expect(response.status).toBe(200);
     }
     expect(await harness.service.queue.depth()).toBe(25);
@@ -153,14 +200,22 @@ describe("delivery", () => {
     await harness.restart({ worker: { enabled: true, poll_ms: 20 } });
     await harness.waitForIdle();
     expect(coopelContacts(harness)).toHaveLength(25);
-    expect(new Set(coopelContacts(harness).map((c) => c.external_id)).size).toBe(25);
+    expect(
+      new Set(coopelContacts(harness).map((c) => c.external_id)).size,
+    ).toBe(25);
   });
 
   it("answers 429 when the inbox is over its depth limit", async () => {
-    harness = await startHarness({ worker: { enabled: false }, server: { port: 0, max_inbox_depth: 2 } });
+    harness = await startHarness({
+      worker: { enabled: false },
+      server: { port: 0, max_inbox_depth: 2 },
+    });
     const statuses: number[] = [];
     for (let i = 0; i < 3; i++) {
-      statuses.push((await harness.post({ ...fixture("ContactCreate"), id: `deep-${i}` })).status);
+      statuses.push(
+        (await harness.post({ ...fixture("ContactCreate"), id: `deep-${i}` }))
+          .status,
+      );
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     expect(statuses).toEqual([200, 200, 429]);
@@ -182,7 +237,15 @@ describe("delete policy", () => {
 
   it("mark sets the configured field instead of deleting", async () => {
     harness = await startHarness({
-      sync: { contacts: { delete: { policy: "mark", mark_field: "ghl_deleted", mark_value: true } } },
+      sync: {
+        contacts: {
+          delete: {
+            policy: "mark",
+            mark_field: "ghl_deleted",
+            mark_value: true,
+          },
+        },
+      },
     });
     await harness.post(fixture("ContactCreate"));
     await harness.post(fixture("ContactDelete"));
@@ -194,7 +257,9 @@ describe("delete policy", () => {
   });
 
   it("ignore leaves the Coopel contact alone", async () => {
-    harness = await startHarness({ sync: { contacts: { delete: { policy: "ignore" } } } });
+    harness = await startHarness({
+      sync: { contacts: { delete: { policy: "ignore" } } },
+    });
     await harness.post(fixture("ContactCreate"));
     await harness.post(fixture("ContactDelete"));
     await harness.waitForIdle();

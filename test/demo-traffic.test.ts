@@ -39,7 +39,7 @@ interface Accepted {
   algorithm: "ed25519" | "rsa";
 }
 
-/** Test receiver state: verifies signatures, answers 429 to the first delivery of every 25th webhook. */
+/** Test receiver state: it verifies signatures and responds 429 to the first delivery of every 25th webhook. */
 class Receiver {
   readonly accepted: Accepted[] = [];
   readonly seenWebhookIds = new Set<string>();

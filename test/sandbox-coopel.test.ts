@@ -3,7 +3,34 @@ import {
   startCoopelSandbox,
   type CoopelSandbox,
 } from "../src/sandbox/coopel-sandbox.js";
-import type { CoopelContact } from "../src/sandbox/coopel-store.js";
+import type {
+  CoopelContact,
+  CoopelNote,
+  CoopelTask,
+} from "../src/sandbox/coopel-store.js";
+
+/** Fields of all Coopel sandbox responses; each test reads those its route returns. */
+interface CoopelBody {
+  contact: CoopelContact;
+  contacts: CoopelContact[];
+  next_cursor: string | null;
+  tags: string[];
+  task: CoopelTask;
+  tasks: CoopelTask[];
+  note: CoopelNote;
+  notes: CoopelNote[];
+  appointments: Record<string, unknown>[];
+  deleted: boolean;
+  error: string;
+  message: string;
+}
+
+interface OpenApiDocument {
+  openapi: string;
+  paths: Record<string, Record<string, unknown>>;
+  components: { securitySchemes: Record<string, unknown> };
+  security: unknown;
+}
 
 const TOKEN = "coopel-test-token";
 let sandbox: CoopelSandbox;
@@ -13,7 +40,7 @@ async function call(
   path: string,
   body?: unknown,
   token: string | null = TOKEN,
-): Promise<{ status: number; body: any; headers: Headers }> {
+): Promise<{ status: number; body: CoopelBody; headers: Headers }> {
   const headers: Record<string, string> = {};
   if (token !== null) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
@@ -25,7 +52,7 @@ async function call(
   const text = await response.text();
   return {
     status: response.status,
-    body: text === "" ? undefined : JSON.parse(text),
+    body: (text === "" ? undefined : JSON.parse(text)) as CoopelBody,
     headers: response.headers,
   };
 }
@@ -35,7 +62,7 @@ async function createContact(
 ): Promise<CoopelContact> {
   const response = await call("POST", "/contacts/", fields);
   expect(response.status).toBe(201);
-  return response.body.contact as CoopelContact;
+  return response.body.contact;
 }
 
 beforeAll(async () => {
@@ -141,16 +168,12 @@ describe("Coopel sandbox contacts", () => {
       external_id: "ghl-2",
     });
     const byExternal = await call("GET", "/contacts/?external_id=ghl-1");
-    expect(byExternal.body.contacts.map((c: CoopelContact) => c.id)).toEqual([
-      first.id,
-    ]);
+    expect(byExternal.body.contacts.map((c) => c.id)).toEqual([first.id]);
     const byEmail = await call(
       "GET",
       `/contacts/?email=${encodeURIComponent("ANA@example.COM")}`,
     );
-    expect(byEmail.body.contacts.map((c: CoopelContact) => c.id)).toEqual([
-      first.id,
-    ]);
+    expect(byEmail.body.contacts.map((c) => c.id)).toEqual([first.id]);
     const byPhone = await call(
       "GET",
       `/contacts/?phone=${encodeURIComponent("+14155550101")}`,
@@ -170,9 +193,7 @@ describe("Coopel sandbox contacts", () => {
       "GET",
       `/contacts/?updated_since=${encodeURIComponent(since)}`,
     );
-    expect(changed.body.contacts.map((c: CoopelContact) => c.id)).toEqual([
-      first.id,
-    ]);
+    expect(changed.body.contacts.map((c) => c.id)).toEqual([first.id]);
     const invalid = await call("GET", "/contacts/?updated_since=yesterday");
     expect(invalid.status).toBe(400);
   });
@@ -190,7 +211,7 @@ describe("Coopel sandbox contacts", () => {
           : `?limit=100&cursor=${encodeURIComponent(cursor)}`;
       const page = await call("GET", `/contacts/${query}`);
       expect(page.status).toBe(200);
-      seen.push(...page.body.contacts.map((c: CoopelContact) => c.id));
+      seen.push(...page.body.contacts.map((c) => c.id));
       cursor = page.body.next_cursor;
       pages += 1;
     } while (cursor !== null);
@@ -216,9 +237,7 @@ describe("Coopel sandbox contacts", () => {
     });
     await createContact({ first_name: "N", business_id: "biz-2" });
     const response = await call("GET", "/contacts/business/biz-1");
-    expect(response.body.contacts.map((c: CoopelContact) => c.id)).toEqual([
-      member.id,
-    ]);
+    expect(response.body.contacts.map((c) => c.id)).toEqual([member.id]);
   });
 
   it("adds and removes tags", async () => {
@@ -250,7 +269,7 @@ describe("Coopel sandbox tasks, notes and appointments", () => {
     });
     expect(created.status).toBe(201);
     expect(created.body.task.completed).toBe(false);
-    const taskId = created.body.task.id as string;
+    const taskId = created.body.task.id;
     expect(
       (await call("PUT", `${base}/${taskId}`, { title: "Call again" })).body
         .task.title,
@@ -279,7 +298,7 @@ describe("Coopel sandbox tasks, notes and appointments", () => {
     const base = `/contacts/${contact.id}/notes`;
     const created = await call("POST", base, { body: "Prefers email" });
     expect(created.status).toBe(201);
-    const noteId = created.body.note.id as string;
+    const noteId = created.body.note.id;
     expect(
       (await call("PUT", `${base}/${noteId}`, { body: "Prefers phone" })).body
         .note.body,
@@ -333,13 +352,8 @@ describe("Coopel sandbox openapi.json", () => {
   ];
 
   it("describes every route with bearer security", async () => {
-    const response = await call("GET", "/openapi.json", undefined, null);
-    const document = response.body as {
-      openapi: string;
-      paths: Record<string, Record<string, unknown>>;
-      components: any;
-      security: unknown;
-    };
+    const response = await fetch(`${sandbox.url}/openapi.json`);
+    const document = (await response.json()) as OpenApiDocument;
     expect(document.openapi).toBe("3.1.0");
     expect(document.components.securitySchemes.bearer).toEqual({
       type: "http",

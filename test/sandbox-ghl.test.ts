@@ -7,6 +7,8 @@ import {
   startGhlSandbox,
   type GhlSandbox,
 } from "../src/sandbox/ghl-sandbox.js";
+import type { GhlContact } from "../src/sandbox/ghl-contact-fields.js";
+import type { GhlNote, GhlTask } from "../src/sandbox/ghl-store.js";
 import {
   findPackageRoot,
   loadSandboxSigningKeys,
@@ -20,12 +22,33 @@ const OTHER_TOKEN = "ghl-other-token";
 const CLIENT = { clientId: "app-client-id", clientSecret: "app-client-secret" };
 let ghl: GhlSandbox;
 
+type SearchHit = GhlContact & { searchAfter: unknown[] };
+
+/** Fields of all GHL sandbox responses; each test reads those its route returns. */
+interface GhlBody {
+  contact: SearchHit;
+  contacts: SearchHit[];
+  total: number;
+  succeded: boolean;
+  new: boolean;
+  tags: string[];
+  task: GhlTask;
+  note: GhlNote;
+  statusCode: number;
+  message: string | string[];
+  error: string;
+  error_description: string;
+  meta: { contactId: string; contactName: string; matchingField: string };
+  access_token: string;
+  refresh_token: string;
+}
+
 async function call(
   method: string,
   route: string,
   body?: unknown,
   options: { token?: string | null; version?: string | null } = {},
-): Promise<{ status: number; body: any; headers: Headers }> {
+): Promise<{ status: number; body: GhlBody; headers: Headers }> {
   const headers: Record<string, string> = {};
   const token = options.token === undefined ? TOKEN : options.token;
   const version =
@@ -41,20 +64,28 @@ async function call(
   const text = await response.text();
   return {
     status: response.status,
-    body: text === "" ? undefined : JSON.parse(text),
+    body: (text === "" ? undefined : JSON.parse(text)) as GhlBody,
     headers: response.headers,
   };
 }
 
+/** Orders contacts as the search does: by dateAdded, then by id in code-unit order. */
+function compareByDateAddedThenId(a: GhlContact, b: GhlContact): number {
+  const byDate = Date.parse(a.dateAdded) - Date.parse(b.dateAdded);
+  if (byDate !== 0) return byDate;
+  if (a.id === b.id) return 0;
+  return a.id < b.id ? -1 : 1;
+}
+
 async function tokenRequest(
   form: Record<string, string>,
-): Promise<{ status: number; body: any }> {
+): Promise<{ status: number; body: GhlBody }> {
   const response = await fetch(`${ghl.url}/oauth/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams(form).toString(),
   });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: (await response.json()) as GhlBody };
 }
 
 beforeAll(async () => {
@@ -336,10 +367,7 @@ describe("GHL sandbox search", () => {
       });
       expect(response.status).toBe(200);
       expect(response.body.total).toBe(250);
-      const contacts = response.body.contacts as {
-        id: string;
-        searchAfter: unknown[];
-      }[];
+      const contacts = response.body.contacts;
       if (contacts.length === 0) break;
       seen.push(...contacts.map((contact) => contact.id));
       searchAfter = contacts.at(-1)?.searchAfter;
@@ -348,11 +376,7 @@ describe("GHL sandbox search", () => {
     expect(new Set(seen)).toEqual(created);
     const contacts = [...(ghl.contacts.get(LOCATION)?.values() ?? [])];
     const expectedOrder = contacts
-      .sort(
-        (a, b) =>
-          Date.parse(a.dateAdded) - Date.parse(b.dateAdded) ||
-          (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
-      )
+      .sort(compareByDateAddedThenId)
       .map((contact) => contact.id);
     expect(seen).toEqual(expectedOrder);
   });
@@ -367,7 +391,7 @@ describe("GHL sandbox search", () => {
       locationId: LOCATION,
       pageLimit: 10,
     });
-    expect(response.body.contacts[0].searchAfter).toEqual([
+    expect(response.body.contacts[0]?.searchAfter).toEqual([
       Date.parse("2024-05-01T10:00:00.000Z"),
       contact.id,
     ]);
@@ -389,9 +413,7 @@ describe("GHL sandbox search", () => {
       pageLimit: 10,
       filters: [{ field: "email", operator: "eq", value: "b@example.com" }],
     });
-    expect(byEmail.body.contacts.map((c: { id: string }) => c.id)).toEqual([
-      target.id,
-    ]);
+    expect(byEmail.body.contacts.map((c) => c.id)).toEqual([target.id]);
     const byRange = await call("POST", "/contacts/search", {
       locationId: LOCATION,
       pageLimit: 10,
@@ -646,7 +668,7 @@ describe("GHL sandbox webhook signing", () => {
         { parseAs: "string" },
         (_request, raw, done) => done(null, raw),
       );
-      receiver.post("/hook", async (request) => {
+      receiver.post("/hook", (request) => {
         received.push({
           raw: request.body as string,
           headers: request.headers,

@@ -48,19 +48,35 @@ describe("toE164", () => {
 describe("ContactMapping", () => {
   it("maps the default fields and leaves absent ones out", () => {
     const mapping = new ContactMapping(parseConfig(baseConfig).mapping);
-    const mapped = mapping.map({ firstName: " Ana ", email: "Ana@Example.COM", tags: ["a"] });
-    expect(mapped.fields).toEqual({ first_name: "Ana", email: "ana@example.com" });
+    const mapped = mapping.map({
+      firstName: " Ana ",
+      email: "Ana@Example.COM",
+      tags: ["a"],
+    });
+    expect(mapped.fields).toEqual({
+      first_name: "Ana",
+      email: "ana@example.com",
+    });
     expect(mapped.tags).toEqual(["a"]);
   });
 
   it("clears on null and empty string", () => {
     const mapping = new ContactMapping(parseConfig(baseConfig).mapping);
-    expect(mapping.map({ lastName: null, city: "" }).fields).toEqual({ last_name: null, city: null });
+    expect(mapping.map({ lastName: null, city: "" }).fields).toEqual({
+      last_name: null,
+      city: null,
+    });
   });
 
   it("skips empties when ignore_empty is set", () => {
-    const config = parseConfig({ ...baseConfig, mapping: { contact: { ignore_empty: true } } });
-    expect(new ContactMapping(config.mapping).map({ lastName: null, city: "" }).fields).toEqual({});
+    const config = parseConfig({
+      ...baseConfig,
+      mapping: { contact: { ignore_empty: true } },
+    });
+    expect(
+      new ContactMapping(config.mapping).map({ lastName: null, city: "" })
+        .fields,
+    ).toEqual({});
   });
 
   it("renames, drops and adds transforms", () => {
@@ -68,11 +84,19 @@ describe("ContactMapping", () => {
       ...baseConfig,
       mapping: {
         contact: {
-          fields: { companyName: "company", website: null, source: { to: "origin", transforms: ["uppercase"] } },
+          fields: {
+            companyName: "company",
+            website: null,
+            source: { to: "origin", transforms: ["uppercase"] },
+          },
         },
       },
     });
-    const fields = new ContactMapping(config.mapping).map({ companyName: "Acme", website: "x", source: "form" }).fields;
+    const fields = new ContactMapping(config.mapping).map({
+      companyName: "Acme",
+      website: "x",
+      source: "form",
+    }).fields;
     expect(fields).toEqual({ company: "Acme", origin: "FORM" });
   });
 });

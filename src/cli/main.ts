@@ -7,29 +7,56 @@ export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command()
     .name("ghl-coopel-sync")
-    .description("Keeps contacts in sync between GoHighLevel and Coopel, configured by one YAML file.")
+    .description(
+      "Keeps contacts in sync between GoHighLevel and Coopel, configured by one YAML file.",
+    )
     .exitOverride()
     .showHelpAfterError();
 
   program
     .command("start")
-    .description("Start the service: webhook receiver and worker, plus sandboxes and demo traffic when the config enables them.")
-    .requiredOption("-c, --config <file>", "configuration file", "sync.config.yaml")
-    .addOption(
-      new Option("--role <role>", "which parts this process runs").choices(["all", "receiver", "worker"]).default("all"),
+    .description(
+      "Start the service: webhook receiver and worker, plus sandboxes and demo traffic when the config enables them.",
     )
-    .addHelpText("after", "\nExample:\n  ghl-coopel-sync start --config sync.config.yaml\n\nExit codes: 0 stopped cleanly, 1 failed, 2 invalid configuration.")
-    .action(async (options: { config: string; role: "all" | "receiver" | "worker" }) => {
-      const loaded = loadConfigFile(options.config);
-      const { runStart } = await import("./start.js");
-      setCode(await runStart(loaded, options.role));
-    });
+    .requiredOption(
+      "-c, --config <file>",
+      "configuration file",
+      "sync.config.yaml",
+    )
+    .addOption(
+      new Option("--role <role>", "which parts this process runs")
+        .choices(["all", "receiver", "worker"])
+        .default("all"),
+    )
+    .addHelpText(
+      "after",
+      "\nExample:\n  ghl-coopel-sync start --config sync.config.yaml\n\nExit codes: 0 stopped cleanly, 1 failed, 2 invalid configuration.",
+    )
+    .action(
+      async (options: {
+        config: string;
+        role: "all" | "receiver" | "worker";
+      }) => {
+        const loaded = loadConfigFile(options.config);
+        const { runStart } = await import("./start.js");
+        setCode(await runStart(loaded, options.role));
+      },
+    );
 
   program
     .command("sandbox")
-    .description("Run the GHL and Coopel sandboxes alone, on 127.0.0.1, until stopped.")
-    .option("-c, --config <file>", "configuration file whose sandbox ports and tokens to use", "sync.config.yaml")
-    .addHelpText("after", "\nExample:\n  ghl-coopel-sync sandbox --config sync.config.yaml")
+    .description(
+      "Run the GHL and Coopel sandboxes alone, on 127.0.0.1, until stopped.",
+    )
+    .option(
+      "-c, --config <file>",
+      "configuration file whose sandbox ports and tokens to use",
+      "sync.config.yaml",
+    )
+    .addHelpText(
+      "after",
+      "\nExample:\n  ghl-coopel-sync sandbox --config sync.config.yaml",
+    )
     .action(async (options: { config: string }) => {
       const loaded = loadConfigFile(options.config);
       const { runSandbox } = await import("./sandbox.js");

@@ -1,10 +1,17 @@
 import type { LoadedConfig } from "../config/load.js";
 import { createLogger } from "../runtime/logger.js";
-import { StartupError, startService, type Service } from "../runtime/service.js";
+import {
+  StartupError,
+  startService,
+  type Service,
+} from "../runtime/service.js";
 import type { RunningSandboxes } from "../runtime/sandboxes.js";
 
 /** Starts the service as configured and resolves with the exit code once it is stopped by a signal. */
-export async function runStart(loaded: LoadedConfig, role: "all" | "receiver" | "worker"): Promise<number> {
+export async function runStart(
+  loaded: LoadedConfig,
+  role: "all" | "receiver" | "worker",
+): Promise<number> {
   const { config, baseDir } = loaded;
   const logger = createLogger(config.log);
 
@@ -33,7 +40,9 @@ export async function runStart(loaded: LoadedConfig, role: "all" | "receiver" | 
     throw error;
   }
 
-  const mode = config.store.url.startsWith("sqlite:") ? "embedded" : "scale-out";
+  const mode = config.store.url.startsWith("sqlite:")
+    ? "embedded"
+    : "scale-out";
   logger.info(
     { mode, role, url: service.url, data: service.dataLocation },
     `ghl-coopel-sync started in ${mode} mode (role ${role}); webhooks: POST ${service.url}/webhooks/ghl; data: ${service.dataLocation}`,
@@ -50,7 +59,10 @@ export async function runStart(loaded: LoadedConfig, role: "all" | "receiver" | 
 
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
-      logger.info({ signal }, "stopping: intake closed, letting running jobs finish");
+      logger.info(
+        { signal },
+        "stopping: intake closed, letting running jobs finish",
+      );
       resolve();
     };
     process.once("SIGINT", stop);

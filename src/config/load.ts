@@ -9,7 +9,9 @@ export class ConfigError extends Error {
   readonly problems: string[];
 
   constructor(file: string, problems: string[]) {
-    super(`invalid configuration in ${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    super(
+      `invalid configuration in ${file}:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
     this.name = "ConfigError";
     this.problems = problems;
   }
@@ -29,14 +31,22 @@ const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * Reads, expands and validates a YAML configuration file.
  * Throws ConfigError naming each bad path, its value and what is allowed.
  */
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfigFile(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadedConfig {
   const absolute = path.resolve(file);
   let text: string;
   try {
     text = readFileSync(absolute, "utf8");
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "file not found" : String(error);
-    throw new ConfigError(file, [`${reason}; pass an existing file with --config`]);
+    const reason =
+      (error as NodeJS.ErrnoException).code === "ENOENT"
+        ? "file not found"
+        : String(error);
+    throw new ConfigError(file, [
+      `${reason}; pass an existing file with --config`,
+    ]);
   }
 
   const document = parseDocument(text, { prettyErrors: true });
@@ -51,19 +61,27 @@ export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.en
   const expanded = expandEnv(raw, [], env, problems);
   if (problems.length > 0) throw new ConfigError(file, problems);
 
-  return { config: parseConfig(expanded, file), file: absolute, baseDir: path.dirname(absolute) };
+  return {
+    config: parseConfig(expanded, file),
+    file: absolute,
+    baseDir: path.dirname(absolute),
+  };
 }
 
 /** Validates an already parsed configuration object. */
 export function parseConfig(value: unknown, source = "configuration"): Config {
   const result = configSchema.safeParse(value);
   if (result.success) return result.data;
-  throw new ConfigError(source, result.error.issues.map((issue) => describeIssue(issue, value)));
+  throw new ConfigError(
+    source,
+    result.error.issues.map((issue) => describeIssue(issue, value)),
+  );
 }
 
 function describeIssue(topIssue: z.core.$ZodIssue, root: unknown): string {
   const issue = deepestIssue(topIssue);
-  const where = issue.path.length > 0 ? issue.path.map(String).join(".") : "(top level)";
+  const where =
+    issue.path.length > 0 ? issue.path.map(String).join(".") : "(top level)";
   const hasValue = issue.code !== "unrecognized_keys";
   const value = hasValue ? valueAt(root, issue.path) : undefined;
   const shown = value === undefined ? "missing" : JSON.stringify(value);
@@ -85,10 +103,15 @@ function deepestIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
   let best: z.core.$ZodIssue | null = null;
   for (const branch of issue.errors) {
     for (const inner of branch) {
-      const candidate = deepestIssue({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue);
+      const candidate = deepestIssue({
+        ...inner,
+        path: [...issue.path, ...inner.path],
+      });
       const deeper = best === null || candidate.path.length > best.path.length;
       const sameDepthButNamesChoices =
-        best !== null && candidate.path.length === best.path.length && candidate.code === "invalid_value";
+        best !== null &&
+        candidate.path.length === best.path.length &&
+        candidate.code === "invalid_value";
       if (deeper || sameDepthButNamesChoices) best = candidate;
     }
   }
@@ -111,20 +134,27 @@ function expandEnv(
   problems: string[],
 ): unknown {
   if (typeof value === "string") {
-    return value.replace(ENV_REFERENCE, (_match, name: string, fallback: string | undefined) => {
-      const found = env[name];
-      if (found !== undefined && found !== "") return found;
-      if (fallback !== undefined) return fallback;
-      problems.push(
-        `${at.join(".") || "(top level)"}: environment variable ${name} is not set; set it or write \${${name}:-default}`,
-      );
-      return "";
-    });
+    return value.replace(
+      ENV_REFERENCE,
+      (_match, name: string, fallback: string | undefined) => {
+        const found = env[name];
+        if (found !== undefined && found !== "") return found;
+        if (fallback !== undefined) return fallback;
+        problems.push(
+          `${at.join(".") || "(top level)"}: environment variable ${name} is not set; set it or write \${${name}:-default}`,
+        );
+        return "";
+      },
+    );
   }
-  if (Array.isArray(value)) return value.map((item, i) => expandEnv(item, [...at, String(i)], env, problems));
+  if (Array.isArray(value))
+    return value.map((item, i) =>
+      expandEnv(item, [...at, String(i)], env, problems),
+    );
   if (value !== null && typeof value === "object") {
     const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) out[key] = expandEnv(item, [...at, key], env, problems);
+    for (const [key, item] of Object.entries(value))
+      out[key] = expandEnv(item, [...at, key], env, problems);
     return out;
   }
   return value;

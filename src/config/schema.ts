@@ -54,7 +54,10 @@ const locationSchema = z
   })
   .strict();
 
-const routeSchema = z.union([z.string().regex(/^\//, "a path that starts with /"), z.null()]);
+const routeSchema = z.union([
+  z.string().regex(/^\//, "a path that starts with /"),
+  z.null(),
+]);
 
 export const coopelRoutesSchema = z
   .object({
@@ -74,7 +77,10 @@ export const configSchema = z
       .object({
         url: z
           .string()
-          .regex(/^(sqlite:|postgres(ql)?:\/\/)/, "a URL that starts with sqlite: or postgres://")
+          .regex(
+            /^(sqlite:|postgres(ql)?:\/\/)/,
+            "a URL that starts with sqlite: or postgres://",
+          )
           .default("sqlite:./data/sync.db"),
         synchronous: z.enum(["normal", "full"]).default("normal"),
       })
@@ -113,7 +119,9 @@ export const configSchema = z
         token: z.string().min(1),
         timeout_ms: z.number().int().min(100).default(10_000),
         id_field: z.string().min(1).default("id"),
-        external_id_field: z.union([z.string().min(1), z.null()]).default("external_id"),
+        external_id_field: z
+          .union([z.string().min(1), z.null()])
+          .default("external_id"),
         routes: coopelRoutesSchema.prefault({}),
       })
       .strict(),
@@ -172,7 +180,9 @@ export const configSchema = z
       .prefault({}),
     log: z
       .object({
-        level: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+        level: z
+          .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
+          .default("info"),
         pretty: z.enum(["auto", "always", "never"]).default("auto"),
       })
       .strict()

@@ -21,11 +21,17 @@ export interface JsonRequest {
  * (null when no answer came), the body and the cause.
  */
 export async function requestJson(request: JsonRequest): Promise<unknown> {
-  const url = new URL(request.path.replace(/^\//, ""), withTrailingSlash(request.baseUrl));
+  const url = new URL(
+    request.path.replace(/^\//, ""),
+    withTrailingSlash(request.baseUrl),
+  );
   for (const [key, value] of Object.entries(request.query ?? {})) {
     if (value !== undefined) url.searchParams.set(key, value);
   }
-  const headers: Record<string, string> = { accept: "application/json", ...request.headers };
+  const headers: Record<string, string> = {
+    accept: "application/json",
+    ...request.headers,
+  };
   let body: string | undefined;
   if (request.body !== undefined) {
     headers["content-type"] = "application/json";
@@ -33,7 +39,12 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
   }
 
   const started = performance.now();
-  const summary: RequestSummary = { method: request.method, path: request.path, status: null, durationMs: 0 };
+  const summary: RequestSummary = {
+    method: request.method,
+    path: request.path,
+    status: null,
+    durationMs: 0,
+  };
   request.log?.push(summary);
   let response: Response;
   try {
@@ -45,7 +56,8 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
     });
   } catch (cause) {
     summary.durationMs = Math.round(performance.now() - started);
-    const timedOut = cause instanceof DOMException && cause.name === "TimeoutError";
+    const timedOut =
+      cause instanceof DOMException && cause.name === "TimeoutError";
     throw new ApiError({
       system: request.system,
       method: request.method,
@@ -53,7 +65,9 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
       status: null,
       cause,
       message: `${request.system} ${request.method} ${request.path} failed: ${
-        timedOut ? `timed out after ${request.timeoutMs} ms` : describeNetworkError(cause)
+        timedOut
+          ? `timed out after ${request.timeoutMs} ms`
+          : describeNetworkError(cause)
       }`,
     });
   }
@@ -96,14 +110,20 @@ function summarise(body: unknown): string {
 }
 
 function describeNetworkError(cause: unknown): string {
-  const inner = cause instanceof Error && cause.cause instanceof Error ? cause.cause : cause;
+  const inner =
+    cause instanceof Error && cause.cause instanceof Error
+      ? cause.cause
+      : cause;
   const code = (inner as { code?: string } | null)?.code;
   const message = inner instanceof Error ? inner.message : String(inner);
   return code ? `${code} (${message})` : message;
 }
 
 /** Parses Retry-After as seconds or an HTTP date; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | null {
+export function parseRetryAfter(
+  value: string | null,
+  now = Date.now(),
+): number | null {
   if (value === null || value.trim() === "") return null;
   const seconds = Number(value);
   if (Number.isFinite(seconds)) return Math.max(0, seconds);

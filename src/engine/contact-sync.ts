@@ -2,7 +2,14 @@ import type { Config } from "../config/schema.js";
 import type { ContactMapping } from "../mapping/contact-mapping.js";
 import { changedFields, mergeHashes } from "../mapping/contact-mapping.js";
 import { ApiError, AttemptError } from "./errors.js";
-import type { CallContext, Completion, CoopelClient, Job, Link, Store } from "./ports.js";
+import type {
+  CallContext,
+  Completion,
+  CoopelClient,
+  Job,
+  Link,
+  Store,
+} from "./ports.js";
 
 export type DeletePolicy = Config["sync"]["contacts"]["delete"];
 
@@ -34,42 +41,78 @@ export class ContactSync {
       return done("skipped", "missing_contact_id", [], { requests: [] });
     }
     const context: CallContext = { requests: [] };
-    const link = await this.options.store.getLink("contact", event.accountId, ghlId);
+    const link = await this.options.store.getLink(
+      "contact",
+      event.accountId,
+      ghlId,
+    );
 
     try {
-      if (event.type === "ContactDelete") return await this.delete(event.accountId, ghlId, link, context);
+      if (event.type === "ContactDelete")
+        return await this.delete(event.accountId, ghlId, link, context);
       return await this.upsert(job, ghlId, link, context);
     } catch (error) {
       throw new AttemptError(error, context.requests);
     }
   }
 
-  private async upsert(job: Job, ghlId: string, link: Link | null, context: CallContext): Promise<Completion> {
+  private async upsert(
+    job: Job,
+    ghlId: string,
+    link: Link | null,
+    context: CallContext,
+  ): Promise<Completion> {
     const { event } = job;
     const mapped = this.options.mapping.map(event.payload);
 
-    if (link?.deletedAt != null) return done("skipped", "deleted_in_ghl", [], context, mapped.warnings);
+    if (link?.deletedAt != null)
+      return done("skipped", "deleted_in_ghl", [], context, mapped.warnings);
 
     if (link?.coopelId != null) {
       // A create that arrives after an update already made the contact carries older content.
-      if (event.type === "ContactCreate") return done("skipped", "already_linked", [], context, mapped.warnings);
-      return this.update(link, link.coopelId, mapped.fields, context, mapped.warnings);
+      if (event.type === "ContactCreate")
+        return done("skipped", "already_linked", [], context, mapped.warnings);
+      return this.update(
+        link,
+        link.coopelId,
+        mapped.fields,
+        context,
+        mapped.warnings,
+      );
     }
 
-    const existing = job.attempt > 1 ? await this.findCreatedEarlier(ghlId, context) : null;
+    const existing =
+      job.attempt > 1 ? await this.findCreatedEarlier(ghlId, context) : null;
     if (existing) {
       const adopted = this.link(event.accountId, ghlId, existing, {});
-      return this.update(adopted, existing, mapped.fields, context, mapped.warnings);
+      return this.update(
+        adopted,
+        existing,
+        mapped.fields,
+        context,
+        mapped.warnings,
+      );
     }
 
     const body: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(mapped.fields)) if (value !== null) body[key] = value;
-    if (this.options.mapping.tagsOnCreate && mapped.tags && mapped.tags.length > 0) body.tags = mapped.tags;
+    for (const [key, value] of Object.entries(mapped.fields))
+      if (value !== null) body[key] = value;
+    if (
+      this.options.mapping.tagsOnCreate &&
+      mapped.tags &&
+      mapped.tags.length > 0
+    )
+      body.tags = mapped.tags;
     const externalIdField = this.options.coopel.externalIdField;
     if (externalIdField) body[externalIdField] = ghlId;
 
     const created = await this.options.coopel.createContact(body, context);
-    const newLink = this.link(event.accountId, ghlId, created.id, mergeHashes({}, mapped.fields));
+    const newLink = this.link(
+      event.accountId,
+      ghlId,
+      created.id,
+      mergeHashes({}, mapped.fields),
+    );
     return done("synced", "created", [newLink], context, mapped.warnings);
   }
 
@@ -81,9 +124,14 @@ export class ContactSync {
     warnings: string[],
   ): Promise<Completion> {
     const changed = changedFields(fields, link.fieldHashes);
-    if (Object.keys(changed).length === 0) return done("skipped", "no_change", [], context, warnings);
+    if (Object.keys(changed).length === 0)
+      return done("skipped", "no_change", [], context, warnings);
     await this.options.coopel.updateContact(coopelId, changed, context);
-    const updated = { ...link, fieldHashes: mergeHashes(link.fieldHashes, changed), updatedAt: this.now() };
+    const updated = {
+      ...link,
+      fieldHashes: mergeHashes(link.fieldHashes, changed),
+      updatedAt: this.now(),
+    };
     return done("synced", "updated", [updated], context, warnings);
   }
 
@@ -98,13 +146,20 @@ export class ContactSync {
       deletedAt: this.now(),
       updatedAt: this.now(),
     });
-    if (link?.deletedAt != null) return done("skipped", "already_deleted", [], context);
-    if (link?.coopelId == null) return done("skipped", "unknown_contact", [tombstone(link)], context);
+    if (link?.deletedAt != null)
+      return done("skipped", "already_deleted", [], context);
+    if (link?.coopelId == null)
+      return done("skipped", "unknown_contact", [tombstone(link)], context);
 
     const policy = this.options.deletePolicy;
-    if (policy.policy === "ignore") return done("skipped", "delete_ignored", [tombstone(link)], context);
+    if (policy.policy === "ignore")
+      return done("skipped", "delete_ignored", [tombstone(link)], context);
     if (policy.policy === "mark") {
-      await this.options.coopel.updateContact(link.coopelId, { [policy.mark_field]: policy.mark_value }, context);
+      await this.options.coopel.updateContact(
+        link.coopelId,
+        { [policy.mark_field]: policy.mark_value },
+        context,
+      );
       return done("synced", "marked_deleted", [tombstone(link)], context);
     }
     try {
@@ -117,11 +172,19 @@ export class ContactSync {
   }
 
   /** Looks for a contact that an earlier attempt may have created before its answer was lost. */
-  private async findCreatedEarlier(ghlId: string, context: CallContext): Promise<string | null> {
+  private async findCreatedEarlier(
+    ghlId: string,
+    context: CallContext,
+  ): Promise<string | null> {
     const externalIdField = this.options.coopel.externalIdField;
     if (!externalIdField) return null;
-    const found = await this.options.coopel.findContacts({ externalId: ghlId }, context);
-    const match = found.find((candidate) => candidate.record[externalIdField] === ghlId);
+    const found = await this.options.coopel.findContacts(
+      { externalId: ghlId },
+      context,
+    );
+    const match = found.find(
+      (candidate) => candidate.record[externalIdField] === ghlId,
+    );
     return match?.id ?? null;
   }
 

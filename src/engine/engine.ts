@@ -2,7 +2,11 @@ import type { ContactSync } from "./contact-sync.js";
 import type { Completion, Job } from "./ports.js";
 
 /** Event types of GHL contacts that the engine syncs. */
-export const CONTACT_EVENT_TYPES = ["ContactCreate", "ContactUpdate", "ContactDelete"] as const;
+export const CONTACT_EVENT_TYPES = [
+  "ContactCreate",
+  "ContactUpdate",
+  "ContactDelete",
+] as const;
 
 /** Routes each job to the handler of its entity. */
 export class SyncEngine {
@@ -10,7 +14,10 @@ export class SyncEngine {
 
   handle(job: Job): Promise<Completion> {
     const type = job.event.type;
-    if (job.event.source === "ghl" && (CONTACT_EVENT_TYPES as readonly string[]).includes(type)) {
+    if (
+      job.event.source === "ghl" &&
+      (CONTACT_EVENT_TYPES as readonly string[]).includes(type)
+    ) {
       return this.contacts.handle(job);
     }
     return Promise.resolve({

@@ -21,10 +21,15 @@ export class ApiError extends Error {
     cause?: unknown;
     message?: string;
   }) {
-    const what = options.status === null ? "no response" : `HTTP ${options.status}`;
-    super(options.message ?? `${options.system} ${options.method} ${options.path} failed: ${what}`, {
-      cause: options.cause,
-    });
+    const what =
+      options.status === null ? "no response" : `HTTP ${options.status}`;
+    super(
+      options.message ??
+        `${options.system} ${options.method} ${options.path} failed: ${what}`,
+      {
+        cause: options.cause,
+      },
+    );
     this.name = "ApiError";
     this.system = options.system;
     this.method = options.method;
@@ -41,7 +46,12 @@ export class ApiError extends Error {
 
   /** True for failures that can heal by themselves: no response, 408, 429 and 5xx. */
   get retryable(): boolean {
-    return this.status === null || this.status === 408 || this.status === 429 || this.status >= 500;
+    return (
+      this.status === null ||
+      this.status === 408 ||
+      this.status === 429 ||
+      this.status >= 500
+    );
   }
 }
 

@@ -127,7 +127,11 @@ export interface EventStats {
 
 /** Links, event history and other state that outlives a process. */
 export interface Store {
-  getLink(entity: Link["entity"], ghlLocationId: string, ghlId: string): Promise<Link | null>;
+  getLink(
+    entity: Link["entity"],
+    ghlLocationId: string,
+    ghlId: string,
+  ): Promise<Link | null>;
   listLinks(entity: Link["entity"], ghlLocationId: string): Promise<Link[]>;
   eventStats(sinceMs: number): Promise<EventStats>;
   close(): Promise<void>;
@@ -153,8 +157,18 @@ export interface CoopelClient {
   readonly accountId: string;
   /** Name of the Coopel field that stores the GHL id, or null when none is configured. */
   readonly externalIdField: string | null;
-  createContact(body: CoopelRecord, context: CallContext): Promise<{ id: string; record: CoopelRecord }>;
-  updateContact(id: string, body: CoopelRecord, context: CallContext): Promise<CoopelRecord>;
+  createContact(
+    body: CoopelRecord,
+    context: CallContext,
+  ): Promise<{ id: string; record: CoopelRecord }>;
+  updateContact(
+    id: string,
+    body: CoopelRecord,
+    context: CallContext,
+  ): Promise<CoopelRecord>;
   deleteContact(id: string, context: CallContext): Promise<void>;
-  findContacts(lookup: CoopelLookup, context: CallContext): Promise<{ id: string; record: CoopelRecord }[]>;
+  findContacts(
+    lookup: CoopelLookup,
+    context: CallContext,
+  ): Promise<{ id: string; record: CoopelRecord }[]>;
 }

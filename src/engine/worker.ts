@@ -14,7 +14,11 @@ export interface WorkerOptions {
   retryMaxMs: number;
   workerId?: string;
   /** Called after each job ends, with its final state. */
-  onJobEnd?: (job: Job, result: "completed" | "retry" | "dead", completion?: Completion) => void;
+  onJobEnd?: (
+    job: Job,
+    result: "completed" | "retry" | "dead",
+    completion?: Completion,
+  ) => void;
 }
 
 /**
@@ -48,7 +52,9 @@ export class Worker {
     this.unsubscribe?.();
     this.wake?.();
     await this.loop;
-    const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+    const grace = new Promise((resolve) =>
+      setTimeout(resolve, graceMs).unref(),
+    );
     await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
   }
 
@@ -61,7 +67,10 @@ export class Worker {
         try {
           claimed = await queue.claim(this.id, free, leaseMs);
         } catch (error) {
-          logger.error({ err: error, workerId: this.id }, "claiming jobs failed; trying again");
+          logger.error(
+            { err: error, workerId: this.id },
+            "claiming jobs failed; trying again",
+          );
         }
       }
       for (const job of claimed) {
@@ -71,7 +80,8 @@ export class Worker {
         });
         this.inFlight.add(task);
       }
-      if (claimed.length === 0 || this.inFlight.size >= concurrency) await this.sleep(pollMs);
+      if (claimed.length === 0 || this.inFlight.size >= concurrency)
+        await this.sleep(pollMs);
     }
   }
 
@@ -108,11 +118,18 @@ export class Worker {
     try {
       await queue.complete(job, completion);
     } catch (error) {
-      log.error({ err: error }, "recording the job result failed; the job runs again after its lease");
+      log.error(
+        { err: error },
+        "recording the job result failed; the job runs again after its lease",
+      );
       return;
     }
-    for (const warning of completion.warnings) log.warn({ warning }, "field not converted");
-    log.debug({ outcome: completion.outcome, reason: completion.reason }, "job finished");
+    for (const warning of completion.warnings)
+      log.warn({ warning }, "field not converted");
+    log.debug(
+      { outcome: completion.outcome, reason: completion.reason },
+      "job finished",
+    );
     this.options.onJobEnd?.(job, "completed", completion);
   }
 
@@ -127,11 +144,17 @@ export class Worker {
         this.options.onJobEnd?.(job, "retry");
         return;
       }
-      log.error({ err: error, errorClass: failure.errorClass }, "job failed; moved to the dead-letter list");
+      log.error(
+        { err: error, errorClass: failure.errorClass },
+        "job failed; moved to the dead-letter list",
+      );
       await queue.deadLetter(job, failure);
       this.options.onJobEnd?.(job, "dead");
     } catch (storeError) {
-      log.error({ err: storeError }, "recording the job failure failed; the job runs again after its lease");
+      log.error(
+        { err: storeError },
+        "recording the job failure failed; the job runs again after its lease",
+      );
     }
   }
 
@@ -141,7 +164,10 @@ export class Worker {
     const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** (attempt - 1));
     const jittered = Math.random() * ceiling;
     const root = rootError(error);
-    const retryAfterMs = root instanceof ApiError && root.retryAfterSeconds !== null ? root.retryAfterSeconds * 1000 : 0;
+    const retryAfterMs =
+      root instanceof ApiError && root.retryAfterSeconds !== null
+        ? root.retryAfterSeconds * 1000
+        : 0;
     return Math.max(jittered, retryAfterMs);
   }
 }
@@ -150,10 +176,18 @@ function describeFailure(thrown: unknown): JobFailure {
   const requests = thrown instanceof AttemptError ? thrown.requests : [];
   const error = rootError(thrown);
   if (error instanceof ApiError) {
-    return { errorClass: error.retryable ? "retryable" : "permanent", message: error.message, requests };
+    return {
+      errorClass: error.retryable ? "retryable" : "permanent",
+      message: error.message,
+      requests,
+    };
   }
   // An unexpected error may be transient (a store hiccup); retry it until the attempts run out.
-  return { errorClass: "retryable", message: error instanceof Error ? error.message : String(error), requests };
+  return {
+    errorClass: "retryable",
+    message: error instanceof Error ? error.message : String(error),
+    requests,
+  };
 }
 
 function rootError(error: unknown): unknown {

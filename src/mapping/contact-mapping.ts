@@ -3,7 +3,10 @@ import type { Config, FieldMapping, Transform } from "../config/schema.js";
 import { compileTransform, type TransformFn } from "./transforms.js";
 
 /** The default contact field map, GHL field name to Coopel field and transforms. */
-export const DEFAULT_CONTACT_FIELDS: Record<string, { to: string; transforms: Transform[] }> = {
+export const DEFAULT_CONTACT_FIELDS: Record<
+  string,
+  { to: string; transforms: Transform[] }
+> = {
   firstName: { to: "first_name", transforms: ["trim"] },
   lastName: { to: "last_name", transforms: ["trim"] },
   email: { to: "email", transforms: ["trim", "lowercase"] },
@@ -42,15 +45,21 @@ export class ContactMapping {
   readonly tagsOnCreate: boolean;
 
   constructor(mapping: Config["mapping"]) {
-    const merged: Record<string, FieldMapping> = { ...DEFAULT_CONTACT_FIELDS, ...mapping.contact.fields };
+    const merged: Record<string, FieldMapping> = {
+      ...DEFAULT_CONTACT_FIELDS,
+      ...mapping.contact.fields,
+    };
     this.fields = [];
     for (const [from, spec] of Object.entries(merged)) {
       if (spec === null) continue;
-      const target = typeof spec === "string" ? { to: spec, transforms: [] } : spec;
+      const target =
+        typeof spec === "string" ? { to: spec, transforms: [] } : spec;
       this.fields.push({
         from,
         to: target.to,
-        transforms: target.transforms.map((t) => compileTransform(t, mapping.default_country)),
+        transforms: target.transforms.map((t) =>
+          compileTransform(t, mapping.default_country),
+        ),
       });
     }
     this.ignoreEmpty = mapping.contact.ignore_empty;
@@ -90,7 +99,9 @@ export class ContactMapping {
       fields[field.to] = value;
     }
     const rawTags = payload.tags;
-    const tags = Array.isArray(rawTags) ? rawTags.filter((t): t is string => typeof t === "string") : null;
+    const tags = Array.isArray(rawTags)
+      ? rawTags.filter((t): t is string => typeof t === "string")
+      : null;
     return { fields, tags, warnings };
   }
 }
@@ -101,7 +112,10 @@ function isEmpty(value: unknown): boolean {
 
 /** A short hash of one field value, as stored in a link. */
 export function hashValue(value: unknown): string {
-  return createHash("sha256").update(JSON.stringify(value ?? null)).digest("base64url").slice(0, 22);
+  return createHash("sha256")
+    .update(JSON.stringify(value ?? null))
+    .digest("base64url")
+    .slice(0, 22);
 }
 
 /** The fields whose value differs from the hash stored for them. */
@@ -122,6 +136,7 @@ export function mergeHashes(
   written: Record<string, unknown>,
 ): Record<string, string> {
   const merged = { ...stored };
-  for (const [key, value] of Object.entries(written)) merged[key] = hashValue(value);
+  for (const [key, value] of Object.entries(written))
+    merged[key] = hashValue(value);
   return merged;
 }

@@ -88,7 +88,9 @@ export class SqliteQueue implements Queue {
         UPDATE jobs SET state = 'dead', outcome = 'failed', finished_at = @finishedAt, last_error = @message,
           error_class = @errorClass, requests = @requests, lease_owner = NULL
         WHERE id = @id`),
-      depth: db.prepare("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('pending', 'running')"),
+      depth: db.prepare(
+        "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('pending', 'running')",
+      ),
     };
   }
 
@@ -109,7 +111,9 @@ export class SqliteQueue implements Queue {
     if (batch.length === 0) return;
     let results: EnqueueResult[][];
     try {
-      results = this.db.transaction(() => batch.map((item) => item.events.map((e) => this.insert(e))))();
+      results = this.db.transaction(() =>
+        batch.map((item) => item.events.map((e) => this.insert(e))),
+      )();
     } catch (error) {
       for (const item of batch) item.reject(error);
       return;
@@ -120,37 +124,55 @@ export class SqliteQueue implements Queue {
 
   private insert(event: InboxEvent): EnqueueResult {
     if (event.deliveryId !== null) {
-      const fresh = this.statements.insertDelivery.run(event.source, event.deliveryId, event.receivedAt);
+      const fresh = this.statements.insertDelivery.run(
+        event.source,
+        event.deliveryId,
+        event.receivedAt,
+      );
       if (fresh.changes === 0) return "duplicate";
     }
-    this.statements.insertJob.run({ ...event, payload: JSON.stringify(event.payload) });
+    this.statements.insertJob.run({
+      ...event,
+      payload: JSON.stringify(event.payload),
+    });
     return "accepted";
   }
 
   claim(workerId: string, limit: number, leaseMs: number): Promise<Job[]> {
     const now = this.now();
-    const rows = this.db.transaction(() => {
-      this.statements.reap.run(now);
-      const found = this.statements.selectRunnable.all(now, limit) as JobRow[];
-      for (const row of found) this.statements.markRunning.run(workerId, now + leaseMs, row.id);
-      return found;
-    }).immediate();
+    const rows = this.db
+      .transaction(() => {
+        this.statements.reap.run(now);
+        const found = this.statements.selectRunnable.all(
+          now,
+          limit,
+        ) as JobRow[];
+        for (const row of found)
+          this.statements.markRunning.run(workerId, now + leaseMs, row.id);
+        return found;
+      })
+      .immediate();
     return Promise.resolve(rows.map(rowToJob));
   }
 
   complete(job: Job, completion: Completion): Promise<void> {
-    this.db.transaction(() => {
-      writeLinks(this.db, completion.links);
-      this.statements.complete.run({
-        id: Number(job.id),
-        outcome: completion.outcome,
-        reason: completion.reason,
-        wrote: completion.requests.some((r) => r.method !== "GET") ? 1 : 0,
-        finishedAt: this.now(),
-        requests: JSON.stringify(completion.requests),
-        warnings: completion.warnings.length > 0 ? JSON.stringify(completion.warnings) : null,
-      });
-    }).immediate();
+    this.db
+      .transaction(() => {
+        writeLinks(this.db, completion.links);
+        this.statements.complete.run({
+          id: Number(job.id),
+          outcome: completion.outcome,
+          reason: completion.reason,
+          wrote: completion.requests.some((r) => r.method !== "GET") ? 1 : 0,
+          finishedAt: this.now(),
+          requests: JSON.stringify(completion.requests),
+          warnings:
+            completion.warnings.length > 0
+              ? JSON.stringify(completion.warnings)
+              : null,
+        });
+      })
+      .immediate();
     this.emitter.emit("enqueued");
     return Promise.resolve();
   }

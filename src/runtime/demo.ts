@@ -32,7 +32,10 @@ const OFFICIAL_EXAMPLES = ["ContactCreate", "ContactUpdate", "ContactDelete"];
 function loadOfficialExamples(): Record<string, unknown>[] {
   const dir = path.join(findPackageRoot(), "fixtures", "ghl", "webhooks");
   return OFFICIAL_EXAMPLES.map(
-    (name) => JSON.parse(readFileSync(path.join(dir, `${name}.json`), "utf8")) as Record<string, unknown>,
+    (name) =>
+      JSON.parse(
+        readFileSync(path.join(dir, `${name}.json`), "utf8"),
+      ) as Record<string, unknown>,
   );
 }
 
@@ -50,7 +53,8 @@ export async function runDemo(options: {
 }): Promise<DemoSummary> {
   const { config, service, sandboxes, logger } = options;
   const location = config.ghl.locations[0];
-  if (!location) throw new Error("demo traffic needs at least one entry in ghl.locations");
+  if (!location)
+    throw new Error("demo traffic needs at least one entry in ghl.locations");
   const startedAt = Date.now();
   logger.info(
     { contacts: config.demo.contacts, changes: config.demo.changes },
@@ -94,14 +98,21 @@ export async function runDemo(options: {
   return summary;
 }
 
-async function waitForDrain(service: Service, logger: Logger, timeoutMs: number): Promise<void> {
+async function waitForDrain(
+  service: Service,
+  logger: Logger,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastLog = Date.now();
   for (;;) {
     const depth = await service.queue.depth();
     if (depth === 0) return;
     if (Date.now() > deadline) {
-      logger.warn({ depth }, "demo: events still pending after the wait; the summary counts them as not synced");
+      logger.warn(
+        { depth },
+        "demo: events still pending after the wait; the summary counts them as not synced",
+      );
       return;
     }
     if (Date.now() - lastLog > 2000) {
@@ -117,14 +128,23 @@ function compareCoopel(
   config: Config,
   sandboxes: RunningSandboxes,
   expected: Map<string, Record<string, unknown>>,
-): Pick<DemoSummary, "expectedContacts" | "coopelContacts" | "missing" | "extra" | "mismatched" | "matches"> {
+): Pick<
+  DemoSummary,
+  | "expectedContacts"
+  | "coopelContacts"
+  | "missing"
+  | "extra"
+  | "mismatched"
+  | "matches"
+> {
   const mapping = new ContactMapping(config.mapping);
   const idField = config.coopel.external_id_field ?? "external_id";
   const byGhlId = new Map<string, Record<string, unknown>>();
   let extra = 0;
   for (const contact of sandboxes.coopel.contacts.values()) {
     const ghlId = contact[idField];
-    if (typeof ghlId !== "string" || !expected.has(ghlId) || byGhlId.has(ghlId)) extra += 1;
+    if (typeof ghlId !== "string" || !expected.has(ghlId) || byGhlId.has(ghlId))
+      extra += 1;
     else byGhlId.set(ghlId, contact);
   }
   let missing = 0;
@@ -136,7 +156,9 @@ function compareCoopel(
       continue;
     }
     const mapped = mapping.map(fields).fields;
-    const differs = Object.entries(mapped).some(([key, value]) => (contact[key] ?? null) !== value);
+    const differs = Object.entries(mapped).some(
+      ([key, value]) => (contact[key] ?? null) !== value,
+    );
     if (differs) mismatched += 1;
   }
   return {

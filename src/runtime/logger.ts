@@ -17,8 +17,13 @@ export const REDACTED_PATHS = [
 ];
 
 /** Creates the service logger: JSON lines, or readable lines when writing to a terminal. */
-export function createLogger(config: Config["log"], destination?: NodeJS.WritableStream): PinoLogger {
-  const pretty = config.pretty === "always" || (config.pretty === "auto" && process.stdout.isTTY === true);
+export function createLogger(
+  config: Config["log"],
+  destination?: NodeJS.WritableStream,
+): PinoLogger {
+  const pretty =
+    config.pretty === "always" ||
+    (config.pretty === "auto" && process.stdout.isTTY === true);
   const options: pino.LoggerOptions = {
     level: config.level,
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
@@ -28,7 +33,14 @@ export function createLogger(config: Config["log"], destination?: NodeJS.Writabl
   if (pretty) {
     return pino({
       ...options,
-      transport: { target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname,service" } },
+      transport: {
+        target: "pino-pretty",
+        options: {
+          colorize: true,
+          translateTime: "SYS:HH:MM:ss.l",
+          ignore: "pid,hostname,service",
+        },
+      },
     });
   }
   return pino(options);

@@ -1,6 +1,9 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
-import { startCoopelSandbox, type CoopelSandbox } from "../sandbox/coopel-sandbox.js";
+import {
+  startCoopelSandbox,
+  type CoopelSandbox,
+} from "../sandbox/coopel-sandbox.js";
 import { startGhlSandbox, type GhlSandbox } from "../sandbox/ghl-sandbox.js";
 
 /** Both sandboxes, started for the embedded demo or by the `sandbox` command. */
@@ -11,7 +14,10 @@ export interface RunningSandboxes {
 }
 
 /** Starts the GHL and Coopel sandboxes on 127.0.0.1 with the ports and tokens of the config. */
-export async function startSandboxes(config: Config, logger: Logger): Promise<RunningSandboxes> {
+export async function startSandboxes(
+  config: Config,
+  logger: Logger,
+): Promise<RunningSandboxes> {
   const ghl = await startGhlSandbox({
     host: "127.0.0.1",
     port: config.sandbox.ghl_port,

@@ -43,22 +43,36 @@ export class StartupError extends Error {
   override name = "StartupError";
 }
 
-function openStorage(config: Config, baseDir: string): { store: Store; queue: Queue; dataLocation: string } {
+function openStorage(
+  config: Config,
+  baseDir: string,
+): { store: Store; queue: Queue; dataLocation: string } {
   const url = config.store.url;
   if (!url.startsWith("sqlite:")) {
     // TODO: PostgreSQL adapters for the store and the queue.
-    throw new StartupError(`store.url ${url}: only sqlite: URLs are supported in this version; use sqlite:./data/sync.db`);
+    throw new StartupError(
+      `store.url ${url}: only sqlite: URLs are supported in this version; use sqlite:./data/sync.db`,
+    );
   }
   const file = sqliteFileFromUrl(url, baseDir);
   const db = openSqlite({ file, synchronous: config.store.synchronous });
-  return { store: new SqliteStore(db), queue: new SqliteQueue(db), dataLocation: `SQLite file ${file}` };
+  return {
+    store: new SqliteStore(db),
+    queue: new SqliteQueue(db),
+    dataLocation: `SQLite file ${file}`,
+  };
 }
 
 /** Opens storage, starts the HTTP server and, unless told not to, the worker. */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { config, baseDir, logger } = options;
-  const keys = config.ghl.webhooks.verify_signatures ? loadWebhookKeys(config.ghl.webhooks, baseDir) : null;
-  if (!keys) logger.warn("webhook signature checks are off (ghl.webhooks.verify_signatures: false); anyone can post events");
+  const keys = config.ghl.webhooks.verify_signatures
+    ? loadWebhookKeys(config.ghl.webhooks, baseDir)
+    : null;
+  if (!keys)
+    logger.warn(
+      "webhook signature checks are off (ghl.webhooks.verify_signatures: false); anyone can post events",
+    );
 
   const { store, queue, dataLocation } = openStorage(config, baseDir);
   const metrics = new Metrics();
@@ -77,20 +91,23 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   });
 
   const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
-  const syncedTypes = new Set<string>(config.sync.contacts.enabled ? CONTACT_EVENT_TYPES : []);
-  if (options.receiveWebhooks ?? true) registerGhlWebhookRoute(server, {
-    queue,
-    logger,
-    metrics,
-    keys,
-    syncedTypes,
-    locationState: (id) => {
-      const location = locations.get(id);
-      if (!location) return "unknown";
-      return location.paused ? "paused" : "active";
-    },
-    maxInboxDepth: config.server.max_inbox_depth,
-  });
+  const syncedTypes = new Set<string>(
+    config.sync.contacts.enabled ? CONTACT_EVENT_TYPES : [],
+  );
+  if (options.receiveWebhooks ?? true)
+    registerGhlWebhookRoute(server, {
+      queue,
+      logger,
+      metrics,
+      keys,
+      syncedTypes,
+      locationState: (id) => {
+        const location = locations.get(id);
+        if (!location) return "unknown";
+        return location.paused ? "paused" : "active";
+      },
+      maxInboxDepth: config.server.max_inbox_depth,
+    });
 
   let worker: Worker | null = null;
   if (options.runWorker ?? config.worker.enabled) {
@@ -112,17 +129,23 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       retryBaseMs: config.worker.retry_base_ms,
       retryMaxMs: config.worker.retry_max_ms,
       onJobEnd: (job, result, completion) => {
-        const outcome = completion?.outcome ?? (result === "dead" ? "failed" : "retry");
+        const outcome =
+          completion?.outcome ?? (result === "dead" ? "failed" : "retry");
         metrics.jobs.inc({ type: job.event.type, outcome });
         if (completion && completion.requests.some((r) => r.method !== "GET")) {
-          metrics.writeLatency.observe((Date.now() - job.event.receivedAt) / 1000);
+          metrics.writeLatency.observe(
+            (Date.now() - job.event.receivedAt) / 1000,
+          );
         }
       },
     });
     worker.start();
   }
 
-  const address = await server.listen({ host: config.server.host, port: config.server.port });
+  const address = await server.listen({
+    host: config.server.host,
+    port: config.server.port,
+  });
   let closed = false;
   return {
     url: address,

@@ -126,8 +126,9 @@ function registerAuth(app: FastifyInstance, token: string): void {
     if (request.routeOptions.url === "/openapi.json") {
       return undefined;
     }
-    const given = Buffer.from(bearerToken(request.headers.authorization) ?? "");
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    const received = Buffer.from(bearerToken(request.headers.authorization) ?? "");
+    if (received.length !== expected.length ||
+      !timingSafeEqual(received, expected)) {
       return reply.code(401).send({
         error: "unauthorized",
         message: "Missing or invalid bearer token in the Authorization header",

@@ -71,8 +71,8 @@ const STRING_FIELDS = new Set([
   "source",
 ]);
 
-export function notFound(what: string, id: string): CoopelApiError {
-  return new CoopelApiError(404, "not_found", `${what} ${id} not found`);
+export function notFound(kind: string, id: string): CoopelApiError {
+  return new CoopelApiError(404, "not_found", `${kind} ${id} not found`);
 }
 
 /**

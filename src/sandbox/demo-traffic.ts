@@ -56,9 +56,9 @@ export interface DemoEvent {
 export interface DemoTrafficResult {
   /** Webhooks delivered, counting each change once (no retries, no duplicate copies, no dropped ones). */
   sent: number;
-  /** Deliveries answered with 2xx. */
+  /** Deliveries that got a 2xx response. */
   accepted: number;
-  /** Deliveries answered with another status after retries, or failed on the network. */
+  /** Deliveries that got another status after retries, or failed on the network. */
   rejected: number;
   retriedOn429: number;
   duplicated: number;
@@ -301,7 +301,7 @@ class TrafficRun {
     this.#reportProgress();
   }
 
-  /** Posts the same bytes until the answer is not 429 or the retries are spent; null on a network error. */
+  /** Posts the same bytes until the status is not 429 or the retries are spent; returns null on a network error. */
   async #postWithRetries(
     rawBody: string,
     signWith: "ed25519" | "rsa",

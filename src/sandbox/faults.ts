@@ -10,13 +10,13 @@ export type LatencySpec = number | { min: number; max: number };
 export interface RouteFaults {
   /** Delay before the request is handled (or failed). */
   latencyMs?: LatencySpec;
-  /** Status code to probability, e.g. `{ 500: 0.1, 503: 0.05, 429: 0.05 }`; answered before the handler runs. */
+  /** Status code to probability, e.g. `{ 500: 0.1, 503: 0.05, 429: 0.05 }`. The error is sent before the handler runs. */
   errorRate?: Record<number, number>;
   /** Value of the `Retry-After` header on injected 429s; the header is omitted when this is unset. */
   retryAfterSeconds?: number;
-  /** Probability of holding the request open without running the handler or answering. */
+  /** Probability of holding the request open without running the handler or sending a response. */
   timeoutRate?: number;
-  /** Probability of running the handler (so a create is stored) and then never answering. */
+  /** Probability of running the handler (so a create is stored) and then never sending the response. */
   afterHandlerTimeoutRate?: number;
   /** Probability of destroying the socket before the handler runs. */
   resetRate?: number;
@@ -35,7 +35,7 @@ export interface FaultConfig {
   routes: Record<string, RouteFaults>;
 }
 
-/** What the injector decided for one request. */
+/** Fault decision of the injector for one request. */
 export interface FaultDecision {
   latencyMs: number;
   kind: FaultKind | "none";
@@ -221,8 +221,8 @@ function holdOpen(request: FastifyRequest, holdMs: number): void {
 
 /**
  * Adds the fault hooks to `app`. Latency and the faults that act before the handler run in
- * `preHandler`, after the body is parsed; `after-handler-timeout` runs in `onSend`, after the
- * handler has changed the store. `onFault` is called for each injected fault.
+ * `preHandler`, after the body is parsed. `after-handler-timeout` runs in `onSend`, so the
+ * handler has already changed the store. `onFault` is called for each injected fault.
  */
 export function registerFaultHooks(
   app: FastifyInstance,

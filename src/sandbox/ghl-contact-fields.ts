@@ -250,7 +250,7 @@ export function normaliseTags(tags: string[]): string[] {
 
 /**
  * Returns a phone number in E.164. Numbers without `+` are read as national numbers of `country`.
- * NOTE: the real API's reply to an unparseable phone is not documented; the sandbox answers 422.
+ * NOTE: the real API's reply to an unparseable phone is not documented; the sandbox returns 422.
  */
 export function normalisePhone(
   phone: string,

@@ -188,8 +188,8 @@ function takeGrant(
   return grant.expiresAt > Date.now() ? grant : undefined;
 }
 
-function safeEqual(given: string, expected: string): boolean {
-  const left = Buffer.from(given);
+function safeEqual(actual: string, expected: string): boolean {
+  const left = Buffer.from(actual);
   const right = Buffer.from(expected);
   return left.length === right.length && timingSafeEqual(left, right);
 }

@@ -27,7 +27,7 @@ interface Usage {
 }
 
 /**
- * Counts requests per location in fixed windows, sets GHL's rate-limit headers and answers 429
+ * Counts requests per location in fixed windows, sets GHL's rate-limit headers and responds with 429
  * when a budget is spent. NOTE: GHL does not document its 429 body or a `Retry-After` header, so
  * the sandbox sends a NestJS-style error body and no `Retry-After`.
  */
@@ -39,7 +39,7 @@ export class GhlRateLimiter {
     this.#limits = limits;
   }
 
-  /** Counts one request; returns the reply when it was answered with 429, else undefined. */
+  /** Counts one request; returns the reply after sending a 429, else undefined. */
   apply(locationId: string, reply: FastifyReply): FastifyReply | undefined {
     const now = Date.now();
     const usage = this.#usage.get(locationId) ?? {

@@ -98,8 +98,8 @@ export function registerGhlContactRoutes(
         traceId: request.id,
       };
     }
-    // Only the first-priority field (email) is applied when email and phone match different
-    // contacts; the sandbox does not model that case and applies every field to the match.
+    // NOTE: when email and phone match different contacts, the real API updates the email match
+    // and ignores the phone. The sandbox applies every field, phone included, to the email match.
     return {
       new: false,
       contact: store.updateContact(locationId, match.contact.id, input),

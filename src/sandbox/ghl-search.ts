@@ -178,23 +178,23 @@ function matchesFilter(contact: GhlContact, raw: unknown): boolean {
   }
   const value = fieldValue(contact, filter.field);
   const values = Array.isArray(value) ? value : [value];
-  const wanted = comparable(filter.value);
+  const expected = comparable(filter.value);
   switch (operator) {
     case "eq":
-      return values.some((item) => comparable(item) === wanted);
+      return values.some((item) => comparable(item) === expected);
     case "not_eq":
-      return !values.some((item) => comparable(item) === wanted);
+      return !values.some((item) => comparable(item) === expected);
     case "contains":
       return values.some(
         (item) =>
           typeof item === "string" &&
-          item.toLowerCase().includes(String(wanted)),
+          item.toLowerCase().includes(String(expected)),
       );
     case "not_contains":
       return !values.some(
         (item) =>
           typeof item === "string" &&
-          item.toLowerCase().includes(String(wanted)),
+          item.toLowerCase().includes(String(expected)),
       );
     case "exists":
       return hasValue(value);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 
-/** How an injected fault ended a request (see faults.ts). */
+/** Kind of injected fault that ended a request (see faults.ts). */
 export type FaultKind = "error" | "timeout" | "reset" | "after-handler-timeout";
 
 /** One request as a sandbox received it. */
@@ -13,7 +13,7 @@ export interface RecordedRequest {
   query: Record<string, unknown>;
   /** Parsed body: an object for JSON and form bodies, undefined when there was none. */
   body: unknown;
-  /** Status sent to the client, or null when the sandbox never answered (timeout or reset fault). */
+  /** Status sent to the client, or null when the sandbox never sent a response (timeout or reset fault). */
   status: number | null;
   /** Injected fault that decided the outcome, if any. */
   fault?: FaultKind;

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import {
   FaultInjector,
@@ -33,10 +33,10 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
 export function createSandboxServer(
   options: SandboxServerOptions,
 ): SandboxServer {
+  const loggerInstance: FastifyBaseLogger | undefined =
+    options.logger || undefined;
   const app = Fastify({
-    ...(options.logger
-      ? { loggerInstance: options.logger }
-      : { logger: false }),
+    ...(loggerInstance ? { loggerInstance } : { logger: false }),
     // Destroys open sockets on close, including requests held open by a timeout fault.
     forceCloseConnections: true,
     routerOptions: { ignoreTrailingSlash: true },

@@ -15,7 +15,7 @@ export interface SendWebhookOptions {
   timeoutMs?: number;
 }
 
-/** The receiver's answer to one webhook delivery. */
+/** Response of the receiver to one webhook delivery. */
 export interface WebhookDelivery {
   status: number;
   /** Response body, parsed as JSON when it is JSON, else the text. */

@@ -16,7 +16,7 @@ export interface SandboxSigningKeys {
   rsaPublicKeyPem: string;
 }
 
-/** Which signature headers to add: `x-ghl-signature` (Ed25519), `x-wh-signature` (RSA) or both. */
+/** Signature headers to add: `x-ghl-signature` (Ed25519), `x-wh-signature` (RSA) or both. */
 export type SignatureAlgorithm = "ed25519" | "rsa" | "both";
 
 /** Signature headers of a webhook request. */
@@ -80,18 +80,18 @@ export function loadSandboxSigningKeys(): SandboxSigningKeys {
 export function signWebhookBody(
   raw: Buffer | string,
   keys: SandboxSigningKeys,
-  which: SignatureAlgorithm,
+  algorithm: SignatureAlgorithm,
 ): WebhookSignatureHeaders {
   const bytes = typeof raw === "string" ? Buffer.from(raw, "utf8") : raw;
   const headers: WebhookSignatureHeaders = {};
-  if (which === "ed25519" || which === "both") {
+  if (algorithm === "ed25519" || algorithm === "both") {
     headers["x-ghl-signature"] = sign(
       null,
       bytes,
       keys.ed25519PrivateKey,
     ).toString("base64");
   }
-  if (which === "rsa" || which === "both") {
+  if (algorithm === "rsa" || algorithm === "both") {
     const signer = createSign("SHA256");
     signer.update(bytes);
     signer.end();

@@ -1,4 +1,8 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+} from "fastify";
 import type { Logger } from "../engine/ports.js";
 import type { Metrics } from "./metrics.js";
 
@@ -21,9 +25,13 @@ export function createServer(options: ServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimitBytes,
     logController: new LogController({ disableRequestLogging: true }),
   });
-  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_request, body, done) => {
-    done(null, body);
-  });
+  app.addContentTypeParser(
+    "application/json",
+    { parseAs: "buffer" },
+    (_request, body, done) => {
+      done(null, body);
+    },
+  );
 
   app.get("/healthz", () => ({ status: "ok" }));
   app.get("/readyz", async (_request, reply) => {
@@ -33,7 +41,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
   });
   app.get("/metrics", async (_request, reply) => {
     const text = await options.metrics.registry.metrics();
-    return reply.header("content-type", options.metrics.registry.contentType).send(text);
+    return reply
+      .header("content-type", options.metrics.registry.contentType)
+      .send(text);
   });
   return app;
 }

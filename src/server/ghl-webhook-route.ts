@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { InboxEvent, Logger, Queue } from "../engine/ports.js";
-import { checkWebhookSignature, type WebhookKeys } from "../connectors/ghl/webhook-signature.js";
+import {
+  checkWebhookSignature,
+  type WebhookKeys,
+} from "../connectors/ghl/webhook-signature.js";
 import type { Metrics } from "./metrics.js";
 
 export interface GhlWebhookOptions {
@@ -24,93 +27,145 @@ const DEPTH_CACHE_MS = 200;
  * When the inbox is over its depth limit or cannot be written it answers
  * 429, the only status GHL delivers again after.
  */
-export function registerGhlWebhookRoute(app: FastifyInstance, options: GhlWebhookOptions): void {
+export function registerGhlWebhookRoute(
+  app: FastifyInstance,
+  options: GhlWebhookOptions,
+): void {
   const { queue, logger, metrics } = options;
   const warnedLocations = new Set<string>();
   let depthCache = { value: 0, at: 0 };
 
   async function inboxFull(): Promise<boolean> {
     const now = Date.now();
-    if (now - depthCache.at > DEPTH_CACHE_MS) depthCache = { value: await queue.depth(), at: now };
+    if (now - depthCache.at > DEPTH_CACHE_MS)
+      depthCache = { value: await queue.depth(), at: now };
     return depthCache.value >= options.maxInboxDepth;
   }
 
-  app.post("/webhooks/ghl", async (request: FastifyRequest, reply: FastifyReply) => {
-    const raw = request.body;
-    if (!Buffer.isBuffer(raw)) {
-      metrics.webhooks.inc({ type: "unknown", result: "rejected_content_type" });
-      return reply.code(415).send({ error: "unsupported_media_type", message: "send the body as application/json" });
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(raw.toString("utf8"));
-    } catch {
-      metrics.webhooks.inc({ type: "unknown", result: "rejected_malformed" });
-      return reply.code(400).send({ error: "malformed_json", message: "the request body is not valid JSON" });
-    }
-    if (body === null || typeof body !== "object" || Array.isArray(body)) {
-      metrics.webhooks.inc({ type: "unknown", result: "rejected_malformed" });
-      return reply.code(400).send({ error: "malformed_event", message: "the request body must be a JSON object" });
-    }
-    const payload = body as Record<string, unknown>;
-    const type = typeof payload.type === "string" ? payload.type : "unknown";
-
-    if (options.keys) {
-      const check = checkWebhookSignature(raw, request.headers, options.keys);
-      if (!check.valid) {
-        metrics.webhooks.inc({ type, result: `rejected_signature_${check.reason}` });
-        request.log.warn({ eventType: type, reason: check.reason }, "webhook rejected: signature " + check.reason);
-        return reply.code(401).send({ error: `signature_${check.reason}`, message: "signature missing or invalid" });
+  app.post(
+    "/webhooks/ghl",
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const raw = request.body;
+      if (!Buffer.isBuffer(raw)) {
+        metrics.webhooks.inc({
+          type: "unknown",
+          result: "rejected_content_type",
+        });
+        return reply.code(415).send({
+          error: "unsupported_media_type",
+          message: "send the body as application/json",
+        });
       }
-    }
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch {
+        metrics.webhooks.inc({ type: "unknown", result: "rejected_malformed" });
+        return reply.code(400).send({
+          error: "malformed_json",
+          message: "the request body is not valid JSON",
+        });
+      }
+      if (body === null || typeof body !== "object" || Array.isArray(body)) {
+        metrics.webhooks.inc({ type: "unknown", result: "rejected_malformed" });
+        return reply.code(400).send({
+          error: "malformed_event",
+          message: "the request body must be a JSON object",
+        });
+      }
+      const payload = body as Record<string, unknown>;
+      const type = typeof payload.type === "string" ? payload.type : "unknown";
 
-    if (!options.syncedTypes.has(type)) {
-      metrics.webhooks.inc({ type, result: "ignored_type" });
-      return reply.code(200).send({ status: "ignored", reason: "event type not synced" });
-    }
-    const locationId = typeof payload.locationId === "string" ? payload.locationId : "";
-    const state = options.locationState(locationId);
-    if (state !== "active") {
-      metrics.webhooks.inc({ type, result: `ignored_location_${state}` });
-      if (state === "unknown" && !warnedLocations.has(locationId) && warnedLocations.size < 1000) {
-        warnedLocations.add(locationId);
-        logger.warn(
-          { locationId },
-          "webhooks from a location that is not in ghl.locations are ignored; add it to the config to sync it (logged once per location)",
+      if (options.keys) {
+        const check = checkWebhookSignature(raw, request.headers, options.keys);
+        if (!check.valid) {
+          metrics.webhooks.inc({
+            type,
+            result: `rejected_signature_${check.reason}`,
+          });
+          request.log.warn(
+            { eventType: type, reason: check.reason },
+            "webhook rejected: signature " + check.reason,
+          );
+          return reply.code(401).send({
+            error: `signature_${check.reason}`,
+            message: "signature missing or invalid",
+          });
+        }
+      }
+
+      if (!options.syncedTypes.has(type)) {
+        metrics.webhooks.inc({ type, result: "ignored_type" });
+        return reply
+          .code(200)
+          .send({ status: "ignored", reason: "event type not synced" });
+      }
+      const locationId =
+        typeof payload.locationId === "string" ? payload.locationId : "";
+      const state = options.locationState(locationId);
+      if (state !== "active") {
+        metrics.webhooks.inc({ type, result: `ignored_location_${state}` });
+        if (
+          state === "unknown" &&
+          !warnedLocations.has(locationId) &&
+          warnedLocations.size < 1000
+        ) {
+          warnedLocations.add(locationId);
+          logger.warn(
+            { locationId },
+            "webhooks from a location that is not in ghl.locations are ignored; add it to the config to sync it (logged once per location)",
+          );
+        }
+        return reply
+          .code(200)
+          .send({ status: "ignored", reason: `location ${state}` });
+      }
+      const recordId = typeof payload.id === "string" ? payload.id : "";
+      if (recordId === "") {
+        metrics.webhooks.inc({ type, result: "rejected_missing_id" });
+        return reply.code(400).send({
+          error: "missing_id",
+          message: "the event has no string id field",
+        });
+      }
+
+      if (await inboxFull()) {
+        metrics.webhooks.inc({ type, result: "throttled_inbox_full" });
+        return reply
+          .code(429)
+          .header("retry-after", "60")
+          .send({ error: "busy", message: "inbox full; deliver again later" });
+      }
+
+      const webhookId =
+        typeof payload.webhookId === "string" && payload.webhookId !== ""
+          ? payload.webhookId
+          : null;
+      const event: InboxEvent = {
+        source: "ghl",
+        accountId: locationId,
+        type,
+        orderingKey: `ghl:${locationId}:contact:${recordId}`,
+        deliveryId: webhookId,
+        receivedAt: Date.now(),
+        payload,
+      };
+      let result: string;
+      try {
+        [result = "accepted"] = await queue.enqueue([event]);
+      } catch (error) {
+        metrics.webhooks.inc({ type, result: "throttled_store_error" });
+        logger.error(
+          { err: error, eventType: type, locationId },
+          "writing a webhook to the inbox failed; answered 429",
         );
+        return reply.code(429).header("retry-after", "60").send({
+          error: "busy",
+          message: "inbox unavailable; deliver again later",
+        });
       }
-      return reply.code(200).send({ status: "ignored", reason: `location ${state}` });
-    }
-    const recordId = typeof payload.id === "string" ? payload.id : "";
-    if (recordId === "") {
-      metrics.webhooks.inc({ type, result: "rejected_missing_id" });
-      return reply.code(400).send({ error: "missing_id", message: "the event has no string id field" });
-    }
-
-    if (await inboxFull()) {
-      metrics.webhooks.inc({ type, result: "throttled_inbox_full" });
-      return reply.code(429).header("retry-after", "60").send({ error: "busy", message: "inbox full; deliver again later" });
-    }
-
-    const webhookId = typeof payload.webhookId === "string" && payload.webhookId !== "" ? payload.webhookId : null;
-    const event: InboxEvent = {
-      source: "ghl",
-      accountId: locationId,
-      type,
-      orderingKey: `ghl:${locationId}:contact:${recordId}`,
-      deliveryId: webhookId,
-      receivedAt: Date.now(),
-      payload,
-    };
-    let result: string;
-    try {
-      [result = "accepted"] = await queue.enqueue([event]);
-    } catch (error) {
-      metrics.webhooks.inc({ type, result: "throttled_store_error" });
-      logger.error({ err: error, eventType: type, locationId }, "writing a webhook to the inbox failed; answered 429");
-      return reply.code(429).header("retry-after", "60").send({ error: "busy", message: "inbox unavailable; deliver again later" });
-    }
-    metrics.webhooks.inc({ type, result });
-    return reply.code(200).send({ status: result });
-  });
+      metrics.webhooks.inc({ type, result });
+      return reply.code(200).send({ status: result });
+    },
+  );
 }

@@ -1,4 +1,9 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import {
+  Counter,
+  Histogram,
+  Registry,
+  collectDefaultMetrics,
+} from "prom-client";
 
 /** The service's Prometheus metrics, on a registry of its own. */
 export class Metrics {
@@ -8,7 +13,10 @@ export class Metrics {
   readonly writeLatency: Histogram;
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "ghl_coopel_sync_" });
+    collectDefaultMetrics({
+      register: this.registry,
+      prefix: "ghl_coopel_sync_",
+    });
     this.webhooks = new Counter({
       name: "ghl_coopel_sync_webhooks_total",
       help: "Webhooks received, by event type and result (accepted, duplicate, ignored reason, rejected reason)",
@@ -24,7 +32,9 @@ export class Metrics {
     this.writeLatency = new Histogram({
       name: "ghl_coopel_sync_webhook_to_write_seconds",
       help: "Seconds from webhook receipt to the end of the write on the other side",
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      buckets: [
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+      ],
       registers: [this.registry],
     });
   }

@@ -5,7 +5,10 @@ const root = path.resolve(import.meta.dirname, "../..");
 const runner = path.join(root, "test/helpers/run-cli.ts");
 
 /** Starts the command line from source in a child process. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+export function spawnCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", runner, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
@@ -14,7 +17,11 @@ export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProc
 }
 
 /** Runs the command line to its end and returns its exit code and output. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, env);
     let stdout = "";
@@ -23,7 +30,11 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`command timed out after ${timeoutMs} ms: ${args.join(" ")}\n${stdout}\n${stderr}`));
+      reject(
+        new Error(
+          `command timed out after ${timeoutMs} ms: ${args.join(" ")}\n${stdout}\n${stderr}`,
+        ),
+      );
     }, timeoutMs);
     child.on("exit", (code) => {
       clearTimeout(timer);

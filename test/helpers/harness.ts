@@ -7,27 +7,49 @@ import pino from "pino";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
 import { startService, type Service } from "../../src/runtime/service.js";
-import { startCoopelSandbox, type CoopelSandbox } from "../../src/sandbox/coopel-sandbox.js";
+import {
+  startCoopelSandbox,
+  type CoopelSandbox,
+} from "../../src/sandbox/coopel-sandbox.js";
 
 export const LOCATION_ID = "ve9EPM428h8vShlRW1KT";
 export const COOPEL_TOKEN = "test-coopel-token";
 const keysDir = path.resolve(import.meta.dirname, "../../src/sandbox/keys");
-const edPrivate = createPrivateKey(readFileSync(path.join(keysDir, "ghl-sandbox-ed25519.key")));
-const rsaPrivate = createPrivateKey(readFileSync(path.join(keysDir, "ghl-sandbox-rsa.key")));
+const edPrivate = createPrivateKey(
+  readFileSync(path.join(keysDir, "ghl-sandbox-ed25519.key")),
+);
+const rsaPrivate = createPrivateKey(
+  readFileSync(path.join(keysDir, "ghl-sandbox-rsa.key")),
+);
 
 /** Reads an official GHL webhook example from the fixtures. */
 export function fixture(name: string): Record<string, unknown> {
-  const file = path.resolve(import.meta.dirname, "../../fixtures/ghl/webhooks", `${name}.json`);
+  const file = path.resolve(
+    import.meta.dirname,
+    "../../fixtures/ghl/webhooks",
+    `${name}.json`,
+  );
   return JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
 }
 
 export type SignWith = "ed25519" | "rsa" | "none";
 
 /** Signature headers for `raw`, made with the sandbox keys. */
-export function signatureHeaders(raw: string | Buffer, signWith: SignWith): Record<string, string> {
+export function signatureHeaders(
+  raw: string | Buffer,
+  signWith: SignWith,
+): Record<string, string> {
   const bytes = Buffer.from(raw);
-  if (signWith === "ed25519") return { "x-ghl-signature": sign(null, bytes, edPrivate).toString("base64") };
-  if (signWith === "rsa") return { "x-wh-signature": createSign("SHA256").update(bytes).sign(rsaPrivate, "base64") };
+  if (signWith === "ed25519")
+    return {
+      "x-ghl-signature": sign(null, bytes, edPrivate).toString("base64"),
+    };
+  if (signWith === "rsa")
+    return {
+      "x-wh-signature": createSign("SHA256")
+        .update(bytes)
+        .sign(rsaPrivate, "base64"),
+    };
   return {};
 }
 
@@ -37,7 +59,14 @@ export interface Harness {
   dir: string;
   logLines: Record<string, unknown>[];
   config: ConfigInput;
-  post(payload: unknown, options?: { signWith?: SignWith; raw?: string; headers?: Record<string, string> }): Promise<Response>;
+  post(
+    payload: unknown,
+    options?: {
+      signWith?: SignWith;
+      raw?: string;
+      headers?: Record<string, string>;
+    },
+  ): Promise<Response>;
   waitForIdle(timeoutMs?: number): Promise<void>;
   /** Stops the service, keeping the data folder; `restart` opens it again. */
   stopService(): Promise<void>;
@@ -46,32 +75,50 @@ export interface Harness {
 }
 
 /** Builds the configuration a test service runs with. */
-export function testConfig(dir: string, coopelUrl: string, overrides: Partial<ConfigInput> = {}): ConfigInput {
+export function testConfig(
+  dir: string,
+  coopelUrl: string,
+  overrides: Partial<ConfigInput> = {},
+): ConfigInput {
   return {
     store: { url: `sqlite:${path.join(dir, "sync.db")}` },
     server: { host: "127.0.0.1", port: 0 },
     ghl: {
       locations: [{ id: LOCATION_ID, token: "test-location-token" }],
       webhooks: {
-        ed25519_public_keys: [path.join(keysDir, "ghl-sandbox-ed25519.pub.pem")],
+        ed25519_public_keys: [
+          path.join(keysDir, "ghl-sandbox-ed25519.pub.pem"),
+        ],
         rsa_public_keys: [path.join(keysDir, "ghl-sandbox-rsa.pub.pem")],
       },
     },
     coopel: { base_url: coopelUrl, token: COOPEL_TOKEN, timeout_ms: 2000 },
-    worker: { concurrency: 8, poll_ms: 20, retry_base_ms: 20, retry_max_ms: 200 },
+    worker: {
+      concurrency: 8,
+      poll_ms: 20,
+      retry_base_ms: 20,
+      retry_max_ms: 200,
+    },
     log: { level: "debug", pretty: "never" },
     ...overrides,
   };
 }
 
 /** Starts a Coopel sandbox and the service on a fresh SQLite file, both on 127.0.0.1. */
-export async function startHarness(overrides: Partial<ConfigInput> = {}): Promise<Harness> {
+export async function startHarness(
+  overrides: Partial<ConfigInput> = {},
+): Promise<Harness> {
   const dir = mkdtempSync(path.join(tmpdir(), "ghl-coopel-sync-"));
-  const coopel = await startCoopelSandbox({ token: COOPEL_TOKEN, logger: false });
+  const coopel = await startCoopelSandbox({
+    token: COOPEL_TOKEN,
+    logger: false,
+  });
   const logLines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split("\n")) if (line.trim() !== "") logLines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split("\n"))
+        if (line.trim() !== "")
+          logLines.push(JSON.parse(line) as Record<string, unknown>);
       callback();
     },
   });
@@ -80,7 +127,11 @@ export async function startHarness(overrides: Partial<ConfigInput> = {}): Promis
   let service: Service | null = null;
 
   const open = async (): Promise<Service> => {
-    service = await startService({ config: parseConfig(config), baseDir: dir, logger });
+    service = await startService({
+      config: parseConfig(config),
+      baseDir: dir,
+      logger,
+    });
     return service;
   };
   await open();
@@ -100,14 +151,19 @@ export async function startHarness(overrides: Partial<ConfigInput> = {}): Promis
       const raw = options.raw ?? JSON.stringify(payload);
       return fetch(`${harness.service.url}/webhooks/ghl`, {
         method: "POST",
-        headers: { "content-type": "application/json", ...signatureHeaders(raw, options.signWith ?? "ed25519"), ...options.headers },
+        headers: {
+          "content-type": "application/json",
+          ...signatureHeaders(raw, options.signWith ?? "ed25519"),
+          ...options.headers,
+        },
         body: raw,
       });
     },
     async waitForIdle(timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
       while ((await harness.service.queue.depth()) > 0) {
-        if (Date.now() > deadline) throw new Error(`queue not idle after ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`queue not idle after ${timeoutMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },

@@ -1,5 +1,10 @@
 import type { Config } from "../../config/schema.js";
-import type { CallContext, CoopelClient, CoopelLookup, CoopelRecord } from "../../engine/ports.js";
+import type {
+  CallContext,
+  CoopelClient,
+  CoopelLookup,
+  CoopelRecord,
+} from "../../engine/ports.js";
 import { requestJson } from "../http.js";
 
 type CoopelConfig = Config["coopel"];
@@ -17,14 +22,33 @@ export class CoopelRestClient implements CoopelClient {
     this.externalIdField = config.external_id_field;
   }
 
-  async createContact(body: CoopelRecord, context: CallContext): Promise<{ id: string; record: CoopelRecord }> {
-    const response = await this.send("create_contact", "POST", {}, context, body);
+  async createContact(
+    body: CoopelRecord,
+    context: CallContext,
+  ): Promise<{ id: string; record: CoopelRecord }> {
+    const response = await this.send(
+      "create_contact",
+      "POST",
+      {},
+      context,
+      body,
+    );
     const record = this.unwrap(response, "contact");
     return { id: this.idOf(record, "create_contact"), record };
   }
 
-  async updateContact(id: string, body: CoopelRecord, context: CallContext): Promise<CoopelRecord> {
-    const response = await this.send("update_contact", "PUT", { contactId: id }, context, body);
+  async updateContact(
+    id: string,
+    body: CoopelRecord,
+    context: CallContext,
+  ): Promise<CoopelRecord> {
+    const response = await this.send(
+      "update_contact",
+      "PUT",
+      { contactId: id },
+      context,
+      body,
+    );
     return this.unwrap(response, "contact");
   }
 
@@ -32,17 +56,31 @@ export class CoopelRestClient implements CoopelClient {
     await this.send("delete_contact", "DELETE", { contactId: id }, context);
   }
 
-  async findContacts(lookup: CoopelLookup, context: CallContext): Promise<{ id: string; record: CoopelRecord }[]> {
+  async findContacts(
+    lookup: CoopelLookup,
+    context: CallContext,
+  ): Promise<{ id: string; record: CoopelRecord }[]> {
     const query: Record<string, string | undefined> = {
       email: lookup.email,
       phone: lookup.phone,
     };
-    if (this.externalIdField && lookup.externalId !== undefined) query[this.externalIdField] = lookup.externalId;
-    const response = await this.send("list_contacts", "GET", {}, context, undefined, query);
+    if (this.externalIdField && lookup.externalId !== undefined)
+      query[this.externalIdField] = lookup.externalId;
+    const response = await this.send(
+      "list_contacts",
+      "GET",
+      {},
+      context,
+      undefined,
+      query,
+    );
     const list = (response as { contacts?: unknown } | null)?.contacts;
     if (!Array.isArray(list)) return [];
     return list
-      .filter((item): item is CoopelRecord => item !== null && typeof item === "object")
+      .filter(
+        (item): item is CoopelRecord =>
+          item !== null && typeof item === "object",
+      )
       .map((record) => ({ id: this.idOf(record, "list_contacts"), record }));
   }
 
@@ -56,11 +94,14 @@ export class CoopelRestClient implements CoopelClient {
   ): Promise<unknown> {
     const template = this.config.routes[route];
     if (template === null) {
-      throw new Error(`Coopel route ${route} is set to null in config, so this operation is not available`);
+      throw new Error(
+        `Coopel route ${route} is set to null in config, so this operation is not available`,
+      );
     }
     const path = template.replace(/:([A-Za-z]+)/g, (_match, name: string) => {
       const value = params[name];
-      if (value === undefined) throw new Error(`Coopel route ${route} needs :${name}`);
+      if (value === undefined)
+        throw new Error(`Coopel route ${route} needs :${name}`);
       return encodeURIComponent(value);
     });
     return requestJson({
@@ -80,7 +121,8 @@ export class CoopelRestClient implements CoopelClient {
   private unwrap(response: unknown, key: string): CoopelRecord {
     if (response !== null && typeof response === "object") {
       const inner = (response as Record<string, unknown>)[key];
-      if (inner !== null && typeof inner === "object") return inner as CoopelRecord;
+      if (inner !== null && typeof inner === "object")
+        return inner as CoopelRecord;
       return response as CoopelRecord;
     }
     return {};

@@ -1,4 +1,9 @@
-import { createPublicKey, createVerify, verify, type KeyObject } from "node:crypto";
+import {
+  createPublicKey,
+  createVerify,
+  verify,
+  type KeyObject,
+} from "node:crypto";
 
 /** Public keys that webhook signatures are checked against. */
 export interface WebhookKeys {
@@ -7,20 +12,33 @@ export interface WebhookKeys {
 }
 
 export type SignatureCheck =
-  | { valid: true; algorithm: "ed25519" | "rsa-sha256"; over: "raw" | "compact-json" }
+  | {
+      valid: true;
+      algorithm: "ed25519" | "rsa-sha256";
+      over: "raw" | "compact-json";
+    }
   | { valid: false; reason: "missing" | "invalid" };
 
 /** Parses PEM public keys; throws with the index of a key that is not a valid public key. */
-export function parsePublicKeys(pems: string[], expected: "ed25519" | "rsa", label: string): KeyObject[] {
+export function parsePublicKeys(
+  pems: string[],
+  expected: "ed25519" | "rsa",
+  label: string,
+): KeyObject[] {
   return pems.map((pem, index) => {
     let key: KeyObject;
     try {
       key = createPublicKey(pem);
     } catch (error) {
-      throw new Error(`${label}[${index}] is not a PEM public key: ${(error as Error).message}`);
+      throw new Error(
+        `${label}[${index}] is not a PEM public key: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     if (key.asymmetricKeyType !== expected) {
-      throw new Error(`${label}[${index}] is a ${key.asymmetricKeyType ?? "unknown"} key; expected ${expected}`);
+      throw new Error(
+        `${label}[${index}] is a ${key.asymmetricKeyType ?? "unknown"} key; expected ${expected}`,
+      );
     }
     return key;
   });
@@ -48,17 +66,22 @@ export function checkWebhookSignature(
 ): SignatureCheck {
   const ed25519Signature = headerValue(headers["x-ghl-signature"]);
   const rsaSignature = headerValue(headers["x-wh-signature"]);
-  if (ed25519Signature === null && rsaSignature === null) return { valid: false, reason: "missing" };
+  if (ed25519Signature === null && rsaSignature === null)
+    return { valid: false, reason: "missing" };
 
-  const candidates: { bytes: Buffer; over: "raw" | "compact-json" }[] = [{ bytes: raw, over: "raw" }];
+  const candidates: { bytes: Buffer; over: "raw" | "compact-json" }[] = [
+    { bytes: raw, over: "raw" },
+  ];
   const compact = compactJson(raw);
-  if (compact && !compact.equals(raw)) candidates.push({ bytes: compact, over: "compact-json" });
+  if (compact && !compact.equals(raw))
+    candidates.push({ bytes: compact, over: "compact-json" });
 
   if (ed25519Signature !== null) {
     const signature = Buffer.from(ed25519Signature, "base64");
     for (const { bytes, over } of candidates) {
       for (const key of keys.ed25519) {
-        if (safeVerify(() => verify(null, bytes, key, signature))) return { valid: true, algorithm: "ed25519", over };
+        if (safeVerify(() => verify(null, bytes, key, signature)))
+          return { valid: true, algorithm: "ed25519", over };
       }
     }
   }
@@ -66,7 +89,9 @@ export function checkWebhookSignature(
     const signature = Buffer.from(rsaSignature, "base64");
     for (const { bytes, over } of candidates) {
       for (const key of keys.rsa) {
-        const ok = safeVerify(() => createVerify("SHA256").update(bytes).verify(key, signature));
+        const ok = safeVerify(() =>
+          createVerify("SHA256").update(bytes).verify(key, signature),
+        );
         if (ok) return { valid: true, algorithm: "rsa-sha256", over };
       }
     }
@@ -76,7 +101,10 @@ export function checkWebhookSignature(
 
 function compactJson(raw: Buffer): Buffer | null {
   try {
-    return Buffer.from(JSON.stringify(JSON.parse(raw.toString("utf8"))), "utf8");
+    return Buffer.from(
+      JSON.stringify(JSON.parse(raw.toString("utf8"))),
+      "utf8",
+    );
   } catch {
     return null;
   }

@@ -12,10 +12,13 @@ export interface SqliteOptions {
 
 /** Opens the database file in WAL mode and brings its schema up to date. */
 export function openSqlite(options: SqliteOptions): Database {
-  if (options.file !== ":memory:") mkdirSync(path.dirname(options.file), { recursive: true });
+  if (options.file !== ":memory:")
+    mkdirSync(path.dirname(options.file), { recursive: true });
   const db = new BetterSqlite3(options.file);
   db.pragma("journal_mode = WAL");
-  db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`);
+  db.pragma(
+    `synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`,
+  );
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = ON");
   migrate(db);

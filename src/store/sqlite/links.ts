@@ -42,16 +42,29 @@ export function writeLinks(db: Database, links: Link[]): void {
   }
 }
 
-export function readLink(db: Database, entity: string, ghlLocationId: string, ghlId: string): Link | null {
+export function readLink(
+  db: Database,
+  entity: string,
+  ghlLocationId: string,
+  ghlId: string,
+): Link | null {
   const row = db
-    .prepare("SELECT * FROM links WHERE entity = ? AND ghl_location_id = ? AND ghl_id = ?")
+    .prepare(
+      "SELECT * FROM links WHERE entity = ? AND ghl_location_id = ? AND ghl_id = ?",
+    )
     .get(entity, ghlLocationId, ghlId) as LinkRow | undefined;
   return row ? rowToLink(row) : null;
 }
 
-export function readLinks(db: Database, entity: string, ghlLocationId: string): Link[] {
+export function readLinks(
+  db: Database,
+  entity: string,
+  ghlLocationId: string,
+): Link[] {
   const rows = db
-    .prepare("SELECT * FROM links WHERE entity = ? AND ghl_location_id = ? ORDER BY ghl_id")
+    .prepare(
+      "SELECT * FROM links WHERE entity = ? AND ghl_location_id = ? ORDER BY ghl_id",
+    )
     .all(entity, ghlLocationId) as LinkRow[];
   return rows.map(rowToLink);
 }

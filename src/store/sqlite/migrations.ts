@@ -77,11 +77,9 @@ export function migrate(db: Database): number[] {
     if (applied.has(migration.version)) continue;
     db.transaction(() => {
       db.exec(migration.sql);
-      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
-        migration.version,
-        migration.name,
-        Date.now(),
-      );
+      db.prepare(
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+      ).run(migration.version, migration.name, Date.now());
     }).immediate();
     done.push(migration.version);
   }

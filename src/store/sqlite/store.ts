@@ -6,7 +6,11 @@ import { readLink, readLinks } from "./links.js";
 export class SqliteStore implements Store {
   constructor(private readonly db: Database) {}
 
-  getLink(entity: Link["entity"], ghlLocationId: string, ghlId: string): Promise<Link | null> {
+  getLink(
+    entity: Link["entity"],
+    ghlLocationId: string,
+    ghlId: string,
+  ): Promise<Link | null> {
     return Promise.resolve(readLink(this.db, entity, ghlLocationId, ghlId));
   }
 
@@ -36,7 +40,8 @@ export class SqliteStore implements Store {
           `SELECT finished_at - received_at AS latency FROM jobs
            WHERE received_at >= ? AND wrote = 1 ORDER BY latency LIMIT 1 OFFSET ?`,
         )
-        .get(sinceMs, Math.min(wrote - 1, Math.floor(p * wrote))) as { latency: number } | undefined;
+        .get(sinceMs, Math.min(wrote - 1, Math.floor(p * wrote))) as
+        { latency: number } | undefined;
       return row?.latency ?? null;
     };
     return Promise.resolve({
