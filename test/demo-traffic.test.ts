@@ -271,10 +271,16 @@ describe("demo traffic", () => {
       true,
     );
     expect(bodies.some((body) => Object.values(body).includes(""))).toBe(true);
+
     const names = bodies.map((body) => String(body.firstName ?? ""));
     expect(names.some((name) => /[\u4e00-\u9fff]/.test(name))).toBe(true);
     expect(names.some((name) => /[\u0400-\u04ff]/.test(name))).toBe(true);
     expect(names.some((name) => /[\u0600-\u06ff]/.test(name))).toBe(true);
+    expect(names.some((name) => /\p{Extended_Pictographic}/u.test(name))).toBe(
+      true,
+    );
+    expect(names.some((name) => /[éëçøłá]/.test(name))).toBe(true);
+
     const phones = bodies
       .map((body) => body.phone)
       .filter(
@@ -287,12 +293,14 @@ describe("demo traffic", () => {
         prefix,
       ).toBe(true);
     }
+
     const emails = bodies
       .map((body) => body.email)
       .filter(
         (email): email is string => typeof email === "string" && email !== "",
       );
     expect(emails.some((email) => email !== email.toLowerCase())).toBe(true);
+
     const birthDates = bodies
       .map((body) => body.dateOfBirth)
       .filter(

@@ -270,22 +270,25 @@ describe("Coopel sandbox tasks, notes and appointments", () => {
     expect(created.status).toBe(201);
     expect(created.body.task.completed).toBe(false);
     const taskId = created.body.task.id;
-    expect(
-      (await call("PUT", `${base}/${taskId}`, { title: "Call again" })).body
-        .task.title,
-    ).toBe("Call again");
-    expect(
-      (await call("PUT", `${base}/${taskId}/completed`, { completed: true }))
-        .body.task.completed,
-    ).toBe(true);
-    expect(
-      (await call("PUT", `${base}/${taskId}/completed`, { completed: "yes" }))
-        .status,
-    ).toBe(400);
+
+    const renamed = await call("PUT", `${base}/${taskId}`, {
+      title: "Call again",
+    });
+    expect(renamed.body.task.title).toBe("Call again");
+    const completed = await call("PUT", `${base}/${taskId}/completed`, {
+      completed: true,
+    });
+    expect(completed.body.task.completed).toBe(true);
+    const invalid = await call("PUT", `${base}/${taskId}/completed`, {
+      completed: "yes",
+    });
+    expect(invalid.status).toBe(400);
+
     expect((await call("GET", base)).body.tasks).toHaveLength(1);
     expect((await call("GET", `${base}/${taskId}`)).body.task.title).toBe(
       "Call again",
     );
+
     expect((await call("DELETE", `${base}/${taskId}`)).body).toEqual({
       deleted: true,
     });

@@ -126,9 +126,13 @@ function registerAuth(app: FastifyInstance, token: string): void {
     if (request.routeOptions.url === "/openapi.json") {
       return undefined;
     }
-    const received = Buffer.from(bearerToken(request.headers.authorization) ?? "");
-    if (received.length !== expected.length ||
-      !timingSafeEqual(received, expected)) {
+    const received = Buffer.from(
+      bearerToken(request.headers.authorization) ?? "",
+    );
+    if (
+      received.length !== expected.length ||
+      !timingSafeEqual(received, expected)
+    ) {
       return reply.code(401).send({
         error: "unauthorized",
         message: "Missing or invalid bearer token in the Authorization header",

@@ -75,10 +75,7 @@ export function searchContacts(
       filters.every((filter) => matchesFilter(contact, filter)),
     )
     .filter((contact) => query === "" || matchesQuery(contact, query))
-    .map((contact): GhlSearchHit => ({
-      ...structuredClone(contact),
-      searchAfter: cursorOf(contact, sort),
-    }))
+    .map((contact) => ({ contact, searchAfter: cursorOf(contact, sort) }))
     .sort((a, b) => compareTuples(a.searchAfter, b.searchAfter, sort));
 
   const after = body.searchAfter as unknown[] | undefined;
@@ -88,7 +85,14 @@ export function searchContacts(
       : matching.filter(
           (hit) => compareTuples(hit.searchAfter, after, sort) > 0,
         );
-  return { contacts: remaining.slice(0, limit), total: matching.length };
+  // Only the returned page is copied, so a full scan stays linear in the number of contacts.
+  const page = remaining
+    .slice(0, limit)
+    .map(({ contact, searchAfter }): GhlSearchHit => ({
+      ...structuredClone(contact),
+      searchAfter,
+    }));
+  return { contacts: page, total: matching.length };
 }
 
 function parseSort(raw: unknown): SortKey[] {
