@@ -85,14 +85,14 @@ export function searchContacts(
       : matching.filter(
           (hit) => compareTuples(hit.searchAfter, after, sort) > 0,
         );
-  // Only the returned page is copied, so a full scan stays linear in the number of contacts.
-  const page = remaining
+  // Only the returned page is copied out of the store.
+  const hits = remaining
     .slice(0, limit)
     .map(({ contact, searchAfter }): GhlSearchHit => ({
       ...structuredClone(contact),
       searchAfter,
     }));
-  return { contacts: page, total: matching.length };
+  return { contacts: hits, total: matching.length };
 }
 
 function parseSort(raw: unknown): SortKey[] {
