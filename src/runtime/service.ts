@@ -13,7 +13,14 @@ import { registerGhlWebhookRoute } from "../server/ghl-webhook-route.js";
 import { Metrics } from "../server/metrics.js";
 import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
 import { SqliteStore } from "../store/sqlite/store.js";
+import type { GhlTokenSource } from "../connectors/ghl/client.js";
+import type { ConnectionStore } from "../engine/ports.js";
+import { registerAdminAuth } from "../security/admin-auth.js";
+import { registerOAuthRoutes } from "../server/oauth-routes.js";
+import { SqliteConnectionStore } from "../store/sqlite/connections.js";
+import { openGhlAccess, type GhlAccess } from "./ghl-access.js";
 import { loadWebhookKeys } from "./keys.js";
+import { registerSecretValues } from "./logger.js";
 
 /** A running service: its server, store, queue and worker. */
 export interface Service {
@@ -23,6 +30,10 @@ export interface Service {
   server: FastifyInstance;
   store: Store;
   queue: Queue;
+  /** OAuth connections of GHL locations and agencies. */
+  connections: ConnectionStore;
+  /** Bearer tokens for GHL API calls: Private Integration tokens, then OAuth connections. */
+  ghlTokens: GhlTokenSource;
   worker: Worker | null;
   metrics: Metrics;
   close(graceMs?: number): Promise<void>;
@@ -36,6 +47,8 @@ export interface ServiceOptions {
   runWorker?: boolean;
   /** Serves the webhook routes; false makes a worker-only process. */
   receiveWebhooks?: boolean;
+  /** Where the encryption key variables are read; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Thrown for a configuration that validates but cannot run, such as an unsupported store. */
@@ -46,7 +59,12 @@ export class StartupError extends Error {
 function openStorage(
   config: Config,
   baseDir: string,
-): { store: Store; queue: Queue; dataLocation: string } {
+): {
+  store: Store;
+  queue: Queue;
+  connections: ConnectionStore;
+  dataLocation: string;
+} {
   const url = config.store.url;
   if (!url.startsWith("sqlite:")) {
     // TODO: PostgreSQL adapters for the store and the queue.
@@ -59,6 +77,7 @@ function openStorage(
   return {
     store: new SqliteStore(db),
     queue: new SqliteQueue(db),
+    connections: new SqliteConnectionStore(db),
     dataLocation: `SQLite file ${file}`,
   };
 }
@@ -74,7 +93,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       "webhook signature checks are off (ghl.webhooks.verify_signatures: false); anyone can post events",
     );
 
-  const { store, queue, dataLocation } = openStorage(config, baseDir);
+  registerSecretValues(configSecrets(config));
+  const { store, queue, connections, dataLocation } = openStorage(
+    config,
+    baseDir,
+  );
+  let ghl: GhlAccess;
+  try {
+    ghl = await openGhlAccess(config, connections, logger, options.env);
+  } catch (error) {
+    await queue.close();
+    await store.close();
+    throw error;
+  }
   const metrics = new Metrics();
   const server = createServer({
     logger,
@@ -90,7 +121,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
   });
 
-  const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
+  registerAdminAuth(server, {
+    passwordHash: config.admin.password_hash ?? null,
+    token: config.admin.token ?? null,
+    sessionTtlMs: config.admin.session_ttl_ms,
+    secureCookies: config.admin.secure_cookies,
+    logger,
+  });
+  if (!config.admin.password_hash && !config.admin.token)
+    logger.warn(
+      "the admin side is closed to everyone: set admin.password_hash (from `ghl-coopel-sync hash-password`) or admin.token to use it",
+    );
+  if (ghl.oauthRoutes) registerOAuthRoutes(server, ghl.oauthRoutes);
+
   const syncedTypes = new Set<string>(
     config.sync.contacts.enabled ? CONTACT_EVENT_TYPES : [],
   );
@@ -101,12 +144,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       metrics,
       keys,
       syncedTypes,
-      locationState: (id) => {
-        const location = locations.get(id);
-        if (!location) return "unknown";
-        return location.paused ? "paused" : "active";
-      },
+      locationState: (id) => ghl.locationState(id),
       maxInboxDepth: config.server.max_inbox_depth,
+      appEvents: ghl.connections ?? undefined,
+      timestampWindow: {
+        maxAgeMs: config.ghl.webhooks.max_age_ms,
+        maxFutureSkewMs: config.ghl.webhooks.max_future_skew_ms,
+      },
     });
 
   let worker: Worker | null = null;
@@ -153,15 +197,30 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     server,
     store,
     queue,
+    connections,
+    ghlTokens: ghl.tokens,
     worker,
     metrics,
     async close(graceMs = 10_000) {
       if (closed) return;
       closed = true;
+      ghl.stop();
       await server.close();
       await worker?.stop(graceMs);
       await queue.close();
       await store.close();
     },
   };
+}
+
+/** Every secret value in the config, so that log lines can never show one. */
+function configSecrets(config: Config): (string | undefined)[] {
+  return [
+    ...config.ghl.locations.map((l) => l.token),
+    config.ghl.oauth?.client_secret,
+    config.coopel.token,
+    config.coopel.oauth?.client_secret,
+    config.admin.token,
+    config.admin.password_hash,
+  ];
 }

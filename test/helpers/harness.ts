@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import pino from "pino";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
+import { createLogger } from "../../src/runtime/logger.js";
 import { startService, type Service } from "../../src/runtime/service.js";
 import {
   startCoopelSandbox,
@@ -135,7 +135,7 @@ export async function startHarness(
     },
   });
   let config = testConfig(dir, coopel.url, overrides);
-  const logger = pino({ level: "debug" }, sink);
+  const logger = createLogger(parseConfig(config).log, sink);
   let service: Service | null = null;
 
   const open = async (): Promise<Service> => {
