@@ -83,6 +83,8 @@ export const configSchema = z
           )
           .default("sqlite:./data/sync.db"),
         synchronous: z.enum(["normal", "full"]).default("normal"),
+        /** Connections each process opens to PostgreSQL; unused with SQLite. */
+        max_connections: z.number().int().min(2).max(100).default(10),
       })
       .strict()
       .prefault({}),

@@ -7,10 +7,14 @@ import { CONTACT_EVENT_TYPES, SyncEngine } from "../engine/engine.js";
 import type { Queue, Store } from "../engine/ports.js";
 import { Worker } from "../engine/worker.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
+import { PostgresQueue } from "../queue/postgres-queue.js";
 import { SqliteQueue } from "../queue/sqlite-queue.js";
 import { createServer } from "../server/app.js";
 import { registerGhlWebhookRoute } from "../server/ghl-webhook-route.js";
 import { Metrics } from "../server/metrics.js";
+import { openPostgres, redactPostgresUrl } from "../store/postgres/database.js";
+import { migratePostgres } from "../store/postgres/migrations.js";
+import { PostgresStore } from "../store/postgres/store.js";
 import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
 import { SqliteStore } from "../store/sqlite/store.js";
 import { loadWebhookKeys } from "./keys.js";
@@ -43,16 +47,46 @@ export class StartupError extends Error {
   override name = "StartupError";
 }
 
-function openStorage(
+/** The store and queue of one configured database, migrated and ready. */
+export interface Storage {
+  store: Store;
+  queue: Queue;
+  /** Description of where the data lives, for the start-up log. */
+  dataLocation: string;
+  /** Schema versions this start applied; empty when the schema was current. */
+  migrated: number[];
+}
+
+/**
+ * Opens the database that `store.url` names, brings its schema up to date
+ * and returns the store and queue on it: SQLite for a `sqlite:` URL,
+ * PostgreSQL for a `postgres://` or `postgresql://` URL.
+ */
+export async function openStorage(
   config: Config,
   baseDir: string,
-): { store: Store; queue: Queue; dataLocation: string } {
+): Promise<Storage> {
   const url = config.store.url;
-  if (!url.startsWith("sqlite:")) {
-    // TODO: PostgreSQL adapters for the store and the queue.
-    throw new StartupError(
-      `store.url ${url}: only sqlite: URLs are supported in this version; use sqlite:./data/sync.db`,
-    );
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const pool = openPostgres({
+      url,
+      maxConnections: config.store.max_connections,
+    });
+    let migrated: number[];
+    try {
+      migrated = await migratePostgres(pool);
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw new StartupError(
+        `store.url ${redactPostgresUrl(url)}: cannot open the PostgreSQL database (${(error as Error).message}); check that PostgreSQL runs, that the database exists and that the user may create tables in it`,
+      );
+    }
+    return {
+      store: new PostgresStore(pool),
+      queue: new PostgresQueue(pool, { url }),
+      dataLocation: `PostgreSQL ${redactPostgresUrl(url)}`,
+      migrated,
+    };
   }
   const file = sqliteFileFromUrl(url, baseDir);
   const db = openSqlite({ file, synchronous: config.store.synchronous });
@@ -60,6 +94,7 @@ function openStorage(
     store: new SqliteStore(db),
     queue: new SqliteQueue(db),
     dataLocation: `SQLite file ${file}`,
+    migrated: [],
   };
 }
 
@@ -74,7 +109,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       "webhook signature checks are off (ghl.webhooks.verify_signatures: false); anyone can post events",
     );
 
-  const { store, queue, dataLocation } = openStorage(config, baseDir);
+  const { store, queue, dataLocation } = await openStorage(config, baseDir);
   const metrics = new Metrics();
   const server = createServer({
     logger,
