@@ -172,3 +172,16 @@ export interface CoopelClient {
     context: CallContext,
   ): Promise<{ id: string; record: CoopelRecord }[]>;
 }
+
+/** A GHL record as the API returns it: camelCase fields and an `id`. */
+export type GhlRecord = Record<string, unknown>;
+
+/** The GHL API as the engine uses it. Failures throw ApiError. */
+export interface GhlApi {
+  /** Returns the contact, or null when GHL reports it does not exist. */
+  getContact(
+    locationId: string,
+    contactId: string,
+    context: CallContext,
+  ): Promise<GhlRecord | null>;
+}

@@ -3,16 +3,18 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import { buildCoopelOpenApi } from "./coopel-openapi.js";
 import { registerCoopelRecordRoutes } from "./coopel-records.js";
 import {
-  CoopelApiError,
   CoopelStore,
-  requireObject,
-  validateTags,
   type CoopelAppointment,
   type CoopelContact,
   type CoopelContactFilter,
   type CoopelNote,
   type CoopelTask,
 } from "./coopel-store.js";
+import {
+  CoopelApiError,
+  requireObject,
+  validateTags,
+} from "./coopel-validation.js";
 import type { FaultConfig } from "./faults.js";
 import type { RecordedRequest, RequestPattern } from "./request-log.js";
 import {

@@ -90,7 +90,6 @@ export class GhlOAuthServer {
         );
       }
       if (form.user_type !== undefined && form.user_type !== "Location") {
-        // NOTE: agency (Company) tokens are not simulated.
         return oauthError(
           reply,
           400,
@@ -194,7 +193,7 @@ function safeEqual(actual: string, expected: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-/** Sends an RFC 6749 error body. NOTE: the real endpoint's error bodies are not documented. */
+/** Sends an RFC 6749 error body; the real endpoint does not document its error bodies. */
 function oauthError(
   reply: FastifyReply,
   status: number,

@@ -2,11 +2,11 @@ import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { FaultConfig } from "./faults.js";
 import {
   CREATE_FIELDS,
-  GhlApiError,
   validateContactInput,
   type GhlContact,
   type GhlContactInput,
 } from "./ghl-contact-fields.js";
+import { GhlApiError } from "./ghl-errors.js";
 import { GhlOAuthServer, type GhlOAuthOptions } from "./ghl-oauth.js";
 import { GhlRateLimiter, type GhlRateLimits } from "./ghl-rate-limit.js";
 import { registerGhlRecordRoutes } from "./ghl-records.js";
@@ -145,7 +145,7 @@ export async function startGhlSandbox(
     const route = request.routeOptions.url;
     if (route === undefined || UNVERSIONED_ROUTES.has(route)) return undefined;
     if (request.headers.version !== GHL_API_VERSION) {
-      // NOTE: the message of the real API for a missing or wrong Version header is assumed.
+      // The real API's message for a missing or wrong Version header is not documented.
       return reply.code(400).send({
         statusCode: 400,
         message: `Version header must be ${GHL_API_VERSION}, got ${JSON.stringify(request.headers.version ?? null)}`,
