@@ -17,6 +17,13 @@ interface PendingEnqueue {
   reject: (error: unknown) => void;
 }
 
+interface PendingCompletion {
+  job: Job;
+  completion: Completion;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 interface JobRow {
   id: number;
   source: string;
@@ -31,8 +38,6 @@ interface JobRow {
 
 /** Channel on which enqueues wake the workers of every process. */
 const CHANNEL = "ghl_coopel_sync_jobs";
-/** Advisory lock held for the length of one claim transaction. */
-const CLAIM_LOCK = 7_302_114_002;
 
 export interface PostgresQueueOptions {
   /** The connection URL, for the connection that listens for new jobs. */
@@ -45,11 +50,12 @@ export interface PostgresQueueOptions {
  * processes on one database.
  *
  * Enqueues that arrive while a commit is under way wait for it and then share
- * the next transaction (group commit). Claims take a transaction-scoped
- * advisory lock, so two workers never both decide that the head of the same
+ * the next transaction (group commit). Claims (the claim_jobs function of
+ * the schema) take a transaction-scoped advisory lock, so two workers never both decide that the head of the same
  * ordering key is free: events of one record run one at a time, in arrival
  * order, on whichever worker claims them. Completion writes the links and
- * marks the job done in one transaction. A NOTIFY after each enqueue wakes
+ * marks the job done in one transaction, shared by the jobs that finish
+ * together. A NOTIFY after each enqueue wakes
  * idle workers in every process; polling covers a lost notification.
  */
 export class PostgresQueue implements Queue {
@@ -57,6 +63,8 @@ export class PostgresQueue implements Queue {
   private readonly now: () => number;
   private pending: PendingEnqueue[] = [];
   private flushing: Promise<void> | null = null;
+  private completions: PendingCompletion[] = [];
+  private completing: Promise<void> | null = null;
   private listener: pg.Client | null = null;
   private listening: Promise<void> | null = null;
   private closed = false;
@@ -159,52 +167,81 @@ export class PostgresQueue implements Queue {
     limit: number,
     leaseMs: number,
   ): Promise<Job[]> {
-    const now = this.now();
-    const rows = await inTransaction(this.pool, async (client) => {
-      await client.query("SELECT pg_advisory_xact_lock($1)", [CLAIM_LOCK]);
-      await client.query(
-        "UPDATE jobs SET state = 'pending', lease_owner = NULL WHERE state = 'running' AND lease_until < $1",
-        [now],
-      );
-      const { rows: claimed } = await client.query<JobRow>(
-        `UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = $1, lease_until = $2
-         WHERE id IN (
-           SELECT id FROM jobs AS j
-           WHERE state = 'pending' AND run_at <= $3
-             AND NOT EXISTS (
-               SELECT 1 FROM jobs AS earlier
-               WHERE earlier.ordering_key = j.ordering_key AND earlier.id < j.id
-                 AND earlier.state IN ('pending', 'running'))
-           ORDER BY id LIMIT $4)
-         RETURNING id, source, account_id, type, ordering_key, delivery_id, received_at, payload, attempt`,
-        [workerId, now + leaseMs, now, limit],
-      );
-      return claimed;
-    });
+    const { rows } = await this.pool.query<JobRow>(
+      "SELECT * FROM claim_jobs($1, $2, $3, $4)",
+      [workerId, leaseMs, this.now(), limit],
+    );
     return rows.sort((a, b) => a.id - b.id).map(rowToJob);
   }
 
-  async complete(job: Job, completion: Completion): Promise<void> {
-    await inTransaction(this.pool, async (client) => {
-      await writeLinks(client, completion.links);
+  complete(job: Job, completion: Completion): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.completions.push({ job, completion, resolve, reject });
+      if (!this.completing) this.completing = this.completeLoop();
+    });
+  }
+
+  /**
+   * Commits finished jobs batch after batch, like enqueues: jobs that finish
+   * while a commit is under way share the next transaction. When a batch
+   * fails (one job's links break a constraint), each job of it is tried
+   * alone, so that one bad job does not fail the others.
+   */
+  private async completeLoop(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.completions.length > 0) {
+      const batch = this.completions;
+      this.completions = [];
+      try {
+        await this.writeCompletions(batch);
+        for (const item of batch) item.resolve();
+      } catch (error) {
+        if (batch.length === 1) batch[0]!.reject(error);
+        else
+          for (const item of batch) {
+            try {
+              await this.writeCompletions([item]);
+              item.resolve();
+            } catch (alone) {
+              item.reject(alone);
+            }
+          }
+      }
+      this.emitter.emit("enqueued");
+    }
+    this.completing = null;
+  }
+
+  private writeCompletions(batch: PendingCompletion[]): Promise<void> {
+    const finishedAt = this.now();
+    return inTransaction(this.pool, async (client) => {
+      await writeLinks(
+        client,
+        batch.flatMap((item) => item.completion.links),
+      );
       await client.query(
-        `UPDATE jobs SET state = 'done', outcome = $2, reason = $3, wrote = $4,
-           finished_at = $5, requests = $6, warnings = $7, lease_owner = NULL
-         WHERE id = $1`,
+        `UPDATE jobs SET state = 'done', outcome = done.outcome, reason = done.reason, wrote = done.wrote,
+           finished_at = $2, requests = done.requests, warnings = done.warnings, lease_owner = NULL
+         FROM unnest($1::bigint[], $3::text[], $4::text[], $5::boolean[], $6::jsonb[], $7::jsonb[])
+           AS done(id, outcome, reason, wrote, requests, warnings)
+         WHERE jobs.id = done.id`,
         [
-          Number(job.id),
-          completion.outcome,
-          completion.reason,
-          completion.requests.some((r) => r.method !== "GET"),
-          this.now(),
-          JSON.stringify(completion.requests),
-          completion.warnings.length > 0
-            ? JSON.stringify(completion.warnings)
-            : null,
+          batch.map((item) => Number(item.job.id)),
+          finishedAt,
+          batch.map((item) => item.completion.outcome),
+          batch.map((item) => item.completion.reason),
+          batch.map((item) =>
+            item.completion.requests.some((r) => r.method !== "GET"),
+          ),
+          batch.map((item) => JSON.stringify(item.completion.requests)),
+          batch.map((item) =>
+            item.completion.warnings.length > 0
+              ? JSON.stringify(item.completion.warnings)
+              : null,
+          ),
         ],
       );
     });
-    this.emitter.emit("enqueued");
   }
 
   async retry(job: Job, runAt: number, failure: JobFailure): Promise<void> {
@@ -279,6 +316,7 @@ export class PostgresQueue implements Queue {
   async close(): Promise<void> {
     this.closed = true;
     await this.flushing;
+    await this.completing;
     this.emitter.removeAllListeners();
     const listener = this.listener;
     this.listener = null;

@@ -64,6 +64,31 @@ export const POSTGRES_MIGRATIONS: {
       );
       CREATE UNIQUE INDEX links_coopel_id ON links (entity, coopel_account_id, coopel_id)
         WHERE coopel_id IS NOT NULL;
+
+      -- Claims up to max_jobs runnable jobs in one round trip. The advisory
+      -- lock makes claims take turns, so two workers never both take the
+      -- head of one ordering key; each statement after it sees every claim
+      -- committed before.
+      CREATE FUNCTION claim_jobs(worker TEXT, lease_ms BIGINT, now_ms BIGINT, max_jobs INTEGER)
+      RETURNS SETOF jobs LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_advisory_xact_lock(7302114002);
+        UPDATE jobs SET state = 'pending', lease_owner = NULL
+          WHERE state = 'running' AND lease_until < now_ms;
+        RETURN QUERY
+          UPDATE jobs SET state = 'running', attempt = attempt + 1,
+            lease_owner = worker, lease_until = now_ms + lease_ms
+          WHERE id IN (
+            SELECT j.id FROM jobs AS j
+            WHERE j.state = 'pending' AND j.run_at <= now_ms
+              AND NOT EXISTS (
+                SELECT 1 FROM jobs AS earlier
+                WHERE earlier.ordering_key = j.ordering_key AND earlier.id < j.id
+                  AND earlier.state IN ('pending', 'running'))
+            ORDER BY j.id LIMIT max_jobs)
+          RETURNING *;
+      END;
+      $$;
     `,
   },
 ];
