@@ -98,6 +98,16 @@ export interface Queue {
    * no older job with the same ordering key is pending or running.
    */
   claim(workerId: string, limit: number, leaseMs: number): Promise<Job[]>;
+  /**
+   * Extends to `leaseMs` from now the leases that `workerId` still holds on
+   * the given jobs, so that a slow job is not run a second time while its
+   * worker is alive. Jobs the worker no longer holds are left alone.
+   */
+  renewLeases(
+    workerId: string,
+    jobIds: string[],
+    leaseMs: number,
+  ): Promise<void>;
   complete(job: Job, completion: Completion): Promise<void>;
   /** Releases the job to run again at `runAt` (epoch milliseconds). */
   retry(job: Job, runAt: number, failure: JobFailure): Promise<void>;
@@ -193,10 +203,7 @@ export interface GhlApi {
  * "Location is not active") and the connection is probed again later.
  */
 export type ConnectionStatus =
-  | "active"
-  | "needs_authorization"
-  | "paused"
-  | "uninstalled";
+  "active" | "needs_authorization" | "paused" | "uninstalled";
 
 /** OAuth credentials of one GHL location or agency (company). */
 export interface Connection {
