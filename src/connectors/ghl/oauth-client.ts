@@ -129,6 +129,11 @@ export class GhlOAuthClient {
       `${base.href.replace(/\/?$/, "/")}`,
     );
     const path = url.pathname;
+    // Requests go only to the configured base URL, whatever the path holds.
+    if (url.origin !== base.origin)
+      throw new Error(
+        `GHL OAuth request ${pathAndQuery} leaves the configured base URL ${this.app.baseUrl}; refusing to send it`,
+      );
     const headers: Record<string, string> = { accept: "application/json" };
     if (options.token !== undefined) {
       headers.authorization = `Bearer ${options.token}`;
