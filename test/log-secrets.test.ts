@@ -82,6 +82,7 @@ describe("log output", () => {
       },
       coopel: {
         base_url: coopel.url,
+        token: undefined,
         timeout_ms: 2000,
         oauth: {
           token_url: `${coopel.url}/oauth/token`,

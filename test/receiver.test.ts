@@ -94,9 +94,7 @@ describe("webhook signatures over HTTP", () => {
       401, 401, 401, 401, 401, 401,
     ]);
     expect(await harness.service.queue.depth()).toBe(0);
-    const metrics = await (
-      await fetch(`${harness.service.url}/metrics`)
-    ).text();
+    const metrics = await harness.service.metrics.registry.metrics();
     expect(metric(metrics, "ContactCreate", "rejected_signature_invalid")).toBe(
       3,
     );
@@ -153,9 +151,7 @@ describe("webhook input handling", () => {
       reason: "event type not synced",
     });
     expect(await harness.service.queue.depth()).toBe(0);
-    const metrics = await (
-      await fetch(`${harness.service.url}/metrics`)
-    ).text();
+    const metrics = await harness.service.metrics.registry.metrics();
     expect(metric(metrics, "ContactDndUpdate", "ignored_type")).toBe(1);
   });
 
