@@ -77,18 +77,6 @@ function contactCreate(locationId: string, id: string, email: string) {
   };
 }
 
-async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe("app installs", () => {
   it("bulk install with INSTALL before the callback", async () => {
     const { harness: h, ghl: sandbox } = await start();

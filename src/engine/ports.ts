@@ -193,10 +193,7 @@ export interface GhlApi {
  * "Location is not active") and the connection is probed again later.
  */
 export type ConnectionStatus =
-  | "active"
-  | "needs_authorization"
-  | "paused"
-  | "uninstalled";
+  "active" | "needs_authorization" | "paused" | "uninstalled";
 
 /** OAuth credentials of one GHL location or agency (company). */
 export interface Connection {

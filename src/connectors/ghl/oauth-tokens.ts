@@ -15,7 +15,7 @@ import {
   type TokenAnswer,
 } from "./oauth-client.js";
 
-/** Why a location has no usable token. */
+/** The reason a location has no usable token. */
 export type UnavailableReason =
   "not_connected" | "needs_authorization" | "paused";
 
@@ -55,7 +55,7 @@ export interface OAuthTokenSourceOptions {
   lockTtlMs?: number;
   /** Wait between probes of a paused connection; default 15 minutes. */
   probeIntervalMs?: number;
-  /** Longest a caller waits for another process's refresh; default 60 s. */
+  /** Maximum time a caller waits for another process's refresh; default 60 s. */
   waitTimeoutMs?: number;
   /** Waits between looks at the store while another process refreshes. */
   sleep?: (ms: number) => Promise<void>;
