@@ -24,6 +24,9 @@ export type UnavailableReason =
  * should wait, not fail: the operator reconnects or GHL reactivates the
  * location, and the queued changes go out then.
  */
+// TODO: the worker counts these failures against worker.max_attempts, so a
+// connection that stays unavailable long enough dead-letters its jobs
+// (replayable) instead of holding them until it is reconnected.
 export class ConnectionUnavailableError extends Error {
   override name = "ConnectionUnavailableError";
   readonly retryable = true;
