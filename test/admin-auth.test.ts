@@ -18,7 +18,7 @@ beforeAll(async () => {
       secure_cookies: true,
     },
     ghl: {
-      ...(await import("./helpers/harness.js")).testConfig("", "http://x").ghl,
+      ...testConfig("", "http://127.0.0.1").ghl,
       oauth: {
         client_id: "app1-admin-test",
         client_secret: "admin-test-client-secret",

@@ -21,6 +21,7 @@ const CLIENT = {
   clientSecret: "install-test-client-secret",
 };
 
+const ADMIN_TOKEN = randomBytes(32).toString("hex");
 process.env.GHL_COOPEL_SYNC_ENCRYPTION_KEY = randomBytes(32).toString("base64");
 
 let harness: Harness | undefined;
@@ -47,6 +48,7 @@ async function start(
   });
   const webhooks = testConfig("", "http://127.0.0.1").ghl!.webhooks;
   harness = await startHarness({
+    admin: { token: ADMIN_TOKEN },
     ghl: {
       base_url: ghl.url,
       locations: extraLocations,
@@ -75,18 +77,6 @@ function contactCreate(locationId: string, id: string, email: string) {
     email,
     webhookId: `wh-${id}`,
   };
-}
-
-async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  what: string,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe("app installs", () => {
@@ -162,6 +152,27 @@ describe("app installs", () => {
     );
     expect(after?.version).toBe(before?.version);
     expect(await h.service.connections.listPendingInstalls()).toEqual([]);
+
+    // The operator sees both connections, and no token.
+    const listing = await fetch(`${h.service.url}/admin/connections`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(listing.status).toBe(200);
+    const text = await listing.text();
+    expect(text).not.toContain("sealed");
+    expect(text).not.toContain("v1.");
+    const shown = JSON.parse(text) as {
+      connections: { kind: string; id: string; status: string }[];
+    };
+    expect(
+      shown.connections.map((c) => `${c.kind}:${c.id}:${c.status}`).sort(),
+    ).toEqual(
+      [
+        `company:${COMPANY}:active`,
+        `location:${CONNECTED_LOCATION}:active`,
+        `location:${NEW_LOCATION}:active`,
+      ].sort(),
+    );
 
     // The minted token works against GHL.
     const token = await h.service.ghlTokens.getToken(NEW_LOCATION);

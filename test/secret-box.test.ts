@@ -73,3 +73,18 @@ describe("password hashing", () => {
     expect(await verifyPassword("correct horse", "plain-text")).toBe(false);
   });
 });
+
+describe("outbound requests", () => {
+  it("never leave the configured base URL", async () => {
+    const { requestJson } = await import("../src/connectors/http.js");
+    await expect(
+      requestJson({
+        system: "Coopel",
+        baseUrl: "http://127.0.0.1:9/api/",
+        method: "GET",
+        path: "http://203.0.113.1/steal",
+        timeoutMs: 100,
+      }),
+    ).rejects.toThrow(/leaves the configured base URL/);
+  });
+});

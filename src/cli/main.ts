@@ -82,6 +82,39 @@ function buildProgram(setCode: (code: number) => void): Command {
       const { runSandbox } = await import("./sandbox.js");
       setCode(await runSandbox(loaded));
     });
+  program
+    .command("reencrypt")
+    .description(
+      "Re-encrypt the stored OAuth tokens from the key in GHL_COOPEL_SYNC_ENCRYPTION_KEY to the key in GHL_COOPEL_SYNC_NEW_ENCRYPTION_KEY (each also as a _FILE variable).",
+    )
+    .requiredOption(
+      "-c, --config <file>",
+      "configuration file whose store to use",
+      "sync.config.yaml",
+    )
+    .addHelpText(
+      "after",
+      "\nExample:\n  GHL_COOPEL_SYNC_NEW_ENCRYPTION_KEY=$(openssl rand -base64 32) ghl-coopel-sync reencrypt\n\nExit codes: 0 done, 1 a stored secret could not be opened, 2 a key or the store is not usable.",
+    )
+    .action(async (options: { config: string }) => {
+      const loaded = loadConfigFile(options.config);
+      const { runReencrypt } = await import("./security.js");
+      setCode(await runReencrypt(loaded));
+    });
+
+  program
+    .command("hash-password")
+    .description(
+      "Read an admin password from standard input and print the scrypt hash to put in admin.password_hash.",
+    )
+    .addHelpText(
+      "after",
+      "\nExample:\n  printf '%s' \"$ADMIN_PASSWORD\" | ghl-coopel-sync hash-password",
+    )
+    .action(async () => {
+      const { runHashPassword } = await import("./security.js");
+      setCode(await runHashPassword());
+    });
   return program;
 }
 

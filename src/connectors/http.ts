@@ -25,6 +25,12 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
     request.path.replace(/^\//, ""),
     withTrailingSlash(request.baseUrl),
   );
+  // Requests go only to the configured base URL, whatever the path holds.
+  if (url.origin !== new URL(request.baseUrl).origin) {
+    throw new Error(
+      `${request.system} request path ${request.path} leaves the configured base URL ${request.baseUrl}; the request was not sent`,
+    );
+  }
   for (const [key, value] of Object.entries(request.query ?? {})) {
     if (value !== undefined) url.searchParams.set(key, value);
   }

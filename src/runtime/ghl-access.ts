@@ -21,7 +21,7 @@ import {
 import type { OAuthRouteOptions } from "../server/oauth-routes.js";
 import { StartupError } from "./service.js";
 
-/** How the service reaches GHL: tokens per location, and the OAuth parts when configured. */
+/** The service's access to GHL: tokens per location, and the OAuth parts when configured. */
 export interface GhlAccess {
   tokens: GhlTokenSource;
   /** Present when ghl.oauth is configured. */

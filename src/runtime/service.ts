@@ -21,7 +21,10 @@ import { SqliteStore } from "../store/sqlite/store.js";
 import type { GhlTokenSource } from "../connectors/ghl/client.js";
 import type { ConnectionStore } from "../engine/ports.js";
 import { registerAdminAuth } from "../security/admin-auth.js";
-import { registerOAuthRoutes } from "../server/oauth-routes.js";
+import {
+  registerConnectionRoutes,
+  registerOAuthRoutes,
+} from "../server/oauth-routes.js";
 import { SqliteConnectionStore } from "../store/sqlite/connections.js";
 import { openGhlAccess, type GhlAccess } from "./ghl-access.js";
 import { loadWebhookKeys } from "./keys.js";
@@ -181,6 +184,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       "the admin side is closed to everyone: set admin.password_hash (from `ghl-coopel-sync hash-password`) or admin.token to use it",
     );
   if (ghl.oauthRoutes) registerOAuthRoutes(server, ghl.oauthRoutes);
+  registerConnectionRoutes(server, connections);
 
   const syncedTypes = new Set<string>(
     config.sync.contacts.enabled ? CONTACT_EVENT_TYPES : [],

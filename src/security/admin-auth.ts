@@ -187,7 +187,7 @@ export function registerAdminAuth(
     return { status: "logged_in", csrfToken: csrfFor(nonce) };
   });
 
-  app.get("/admin/session", async (request) => ({
+  app.get("/admin/session", (request) => ({
     via: request.admin?.via,
     csrfToken: request.admin?.csrfToken,
   }));

@@ -6,7 +6,7 @@ import {
 } from "node:crypto";
 import { readFileSync } from "node:fs";
 
-/** Environment variable that holds the encryption key of stored secrets. */
+/** Environment variable that contains the encryption key of stored secrets. */
 export const ENCRYPTION_KEY_VARIABLE = "GHL_COOPEL_SYNC_ENCRYPTION_KEY";
 /** Environment variable that names a file holding the key instead. */
 export const ENCRYPTION_KEY_FILE_VARIABLE =
@@ -149,12 +149,12 @@ export class SecretBox {
   }
 }
 
-/** The key id written into sealed values: 8 hex digits of the key's SHA-256. */
+/** Returns the key id written into sealed values: 8 hex digits of the key's SHA-256. */
 export function keyIdOf(key: Buffer): string {
   return createHash("sha256").update(key).digest("hex").slice(0, 8);
 }
 
-/** The key id of a sealed value, or null when it is not one. */
+/** Returns the key id of a sealed value, or null when it is not one. */
 export function sealedKeyId(sealed: string): string | null {
   const parts = sealed.split(".");
   return parts.length === 5 && parts[0] === FORMAT ? (parts[1] ?? null) : null;

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import type { GhlOAuthClient } from "../connectors/ghl/oauth-client.js";
 import type { GhlConnections } from "../connectors/ghl/oauth-connections.js";
 import { ApiError } from "../engine/errors.js";
-import type { Logger } from "../engine/ports.js";
+import type { ConnectionStore, Logger } from "../engine/ports.js";
 
 export interface OAuthRouteOptions {
   oauth: GhlOAuthClient;
@@ -135,4 +135,39 @@ function escapeHtml(text: string): string {
         c
       ]!,
   );
+}
+
+/**
+ * Registers `GET /admin/connections`: every stored GHL connection with its
+ * status and the message shown for it, plus pending installs. Tokens are
+ * never part of the answer.
+ */
+export function registerConnectionRoutes(
+  app: FastifyInstance,
+  store: ConnectionStore,
+): void {
+  app.get("/admin/connections", async () => {
+    const connections = await store.listConnections();
+    return {
+      connections: connections.map((connection) => ({
+        kind: connection.kind,
+        id: connection.id,
+        companyId: connection.companyId,
+        status: connection.status,
+        statusMessage: connection.statusMessage,
+        hasTokens: connection.sealedTokens !== null,
+        expiresAt: isoOrNull(connection.expiresAt),
+        nextProbeAt: isoOrNull(connection.nextProbeAt),
+        updatedAt: isoOrNull(connection.updatedAt),
+      })),
+      pendingInstalls: (await store.listPendingInstalls()).map((install) => ({
+        ...install,
+        receivedAt: isoOrNull(install.receivedAt),
+      })),
+    };
+  });
+}
+
+function isoOrNull(epochMs: number | null): string | null {
+  return epochMs === null ? null : new Date(epochMs).toISOString();
 }

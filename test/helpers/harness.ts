@@ -107,15 +107,20 @@ export function testConfig(
   return deepMerge(base, overrides) as ConfigInput;
 }
 
-/** Merges plain objects key by key; arrays and other values in `override` replace. */
+/**
+ * Merges plain objects key by key; arrays and other values in `override`
+ * replace, and a key set to undefined in `override` is removed.
+ */
 export function deepMerge(base: unknown, override: unknown): unknown {
   const isPlain = (v: unknown): v is Record<string, unknown> =>
     v !== null && typeof v === "object" && !Array.isArray(v);
   if (!isPlain(base) || !isPlain(override))
     return override === undefined ? base : override;
   const merged: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(override))
-    merged[key] = deepMerge(base[key], value);
+  for (const [key, value] of Object.entries(override)) {
+    if (value === undefined) delete merged[key];
+    else merged[key] = deepMerge(base[key], value);
+  }
   return merged;
 }
 

@@ -129,6 +129,11 @@ export class GhlOAuthClient {
       `${base.href.replace(/\/?$/, "/")}`,
     );
     const path = url.pathname;
+    // Requests go only to the configured base URL, whatever the path holds.
+    if (url.origin !== base.origin)
+      throw new Error(
+        `GHL OAuth request ${pathAndQuery} leaves the configured base URL ${this.app.baseUrl}; the request was not sent`,
+      );
     const headers: Record<string, string> = { accept: "application/json" };
     if (options.token !== undefined) {
       headers.authorization = `Bearer ${options.token}`;
@@ -171,7 +176,7 @@ export class GhlOAuthClient {
   }
 }
 
-/** The error code and description of an OAuth or GHL error body, without anything else in it. */
+/** Extracts the error code and description of an OAuth or GHL error body, and nothing else from it. */
 export function oauthErrorText(body: unknown): string {
   if (body === null || typeof body !== "object") return "";
   const record = body as Record<string, unknown>;
@@ -200,10 +205,10 @@ function readTokenAnswer(
   defaults: Partial<TokenAnswer>,
 ): TokenAnswer {
   const record = (body ?? {}) as Record<string, unknown>;
-  const text = (key: string): string | null =>
-    typeof record[key] === "string" && record[key] !== ""
-      ? (record[key] as string)
-      : null;
+  const text = (key: string): string | null => {
+    const value = record[key];
+    return typeof value === "string" && value !== "" ? value : null;
+  };
   const accessToken = text("access_token");
   if (accessToken === null) {
     throw new ApiError({
@@ -211,7 +216,7 @@ function readTokenAnswer(
       method: "POST",
       path,
       status: 200,
-      message: `GHL POST ${path} answered without an access_token`,
+      message: `GHL POST ${path} returned no access_token`,
     });
   }
   const expiresIn = Number(record.expires_in);

@@ -3,7 +3,7 @@ import type { ConnectionStore, Logger } from "../../engine/ports.js";
 import type { GhlOAuthClient, TokenAnswer } from "./oauth-client.js";
 import type { OAuthTokenSource } from "./oauth-tokens.js";
 
-/** How the webhook route treats events of a location. */
+/** The treatment of a location's events by the webhook route. */
 export type LocationState = "active" | "paused" | "unknown";
 
 export interface GhlConnectionsOptions {
@@ -15,7 +15,7 @@ export interface GhlConnectionsOptions {
   configured: { id: string; paused: boolean }[];
 }
 
-/** What an OAuth callback connected. */
+/** The locations an OAuth callback connected. */
 export interface ConnectResult {
   userType: "Location" | "Company";
   companyId: string | null;
@@ -42,7 +42,7 @@ export class GhlConnections {
     this.applyConfig();
   }
 
-  /** The state of a location for incoming events; never touches the store. */
+  /** Returns the state of a location for incoming events without reading the store. */
   locationState(locationId: string): LocationState {
     return this.known.get(locationId) ?? "unknown";
   }
@@ -205,7 +205,7 @@ export class GhlConnections {
     return tried;
   }
 
-  /** Handles an UNINSTALL webhook: forgets the location's tokens, or the agency's and all its locations'. */
+  /** Handles an UNINSTALL webhook: deletes the tokens of the location, or of the agency and all its locations. */
   async uninstall(payload: Record<string, unknown>): Promise<void> {
     const locationId = stringField(payload, "locationId");
     const companyId = stringField(payload, "companyId");

@@ -15,7 +15,7 @@ import {
   type TokenAnswer,
 } from "./oauth-client.js";
 
-/** Why a location has no usable token. */
+/** The reason a location has no usable token. */
 export type UnavailableReason =
   "not_connected" | "needs_authorization" | "paused";
 
@@ -24,6 +24,9 @@ export type UnavailableReason =
  * should wait, not fail: the operator reconnects or GHL reactivates the
  * location, and the queued changes go out then.
  */
+// TODO: the worker counts these failures against worker.max_attempts, so a
+// connection that stays unavailable long enough dead-letters its jobs
+// (replayable) instead of holding them until it is reconnected.
 export class ConnectionUnavailableError extends Error {
   override name = "ConnectionUnavailableError";
   readonly retryable = true;
@@ -55,7 +58,7 @@ export interface OAuthTokenSourceOptions {
   lockTtlMs?: number;
   /** Wait between probes of a paused connection; default 15 minutes. */
   probeIntervalMs?: number;
-  /** Longest a caller waits for another process's refresh; default 60 s. */
+  /** Maximum time a caller waits for another process's refresh; default 60 s. */
   waitTimeoutMs?: number;
   /** Waits between looks at the store while another process refreshes. */
   sleep?: (ms: number) => Promise<void>;
