@@ -135,6 +135,7 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        coalesce_ms: z.number().int().min(0).default(250),
       })
       .strict()
       .prefault({}),
@@ -157,6 +158,7 @@ export const configSchema = z
         retry_base_ms: z.number().int().min(1).default(500),
         retry_max_ms: z.number().int().min(1).default(300_000),
         poll_ms: z.number().int().min(1).default(200),
+        account_pause_ms: z.number().int().min(1000).default(60_000),
       })
       .strict()
       .prefault({}),

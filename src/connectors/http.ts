@@ -1,4 +1,4 @@
-import { ApiError } from "../engine/errors.js";
+import { ApiError, type ApiAccount } from "../engine/errors.js";
 import type { RequestSummary } from "../engine/ports.js";
 
 export interface JsonRequest {
@@ -13,6 +13,8 @@ export interface JsonRequest {
   timeoutMs: number;
   /** Receives a summary of the request, without headers or bodies. */
   log?: RequestSummary[];
+  /** The account the request is sent for; carried on ApiError. */
+  account?: ApiAccount;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
       method: request.method,
       path: request.path,
       status: null,
+      account: request.account,
       cause,
       message: `${request.system} ${request.method} ${request.path} failed: ${
         timedOut
@@ -82,6 +85,7 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
       method: request.method,
       path: request.path,
       status: response.status,
+      account: request.account,
       body: parsed,
       retryAfterSeconds: parseRetryAfter(response.headers.get("retry-after")),
       message: `${request.system} ${request.method} ${request.path} failed: HTTP ${response.status} ${summarise(parsed)}`,

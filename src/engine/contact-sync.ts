@@ -6,6 +6,7 @@ import type {
   CallContext,
   Completion,
   CoopelClient,
+  CoopelLookup,
   Job,
   Link,
   Store,
@@ -65,8 +66,17 @@ export class ContactSync {
     const { event } = job;
     const mapped = this.options.mapping.map(event.payload);
 
+    const sourceUpdatedAt = event.sourceUpdatedAt ?? null;
+
     if (link?.deletedAt != null)
       return done("skipped", "deleted_in_ghl", [], context, mapped.warnings);
+
+    if (
+      link?.sourceUpdatedAt != null &&
+      sourceUpdatedAt !== null &&
+      sourceUpdatedAt < link.sourceUpdatedAt
+    )
+      return done("skipped", "stale", [], context, mapped.warnings);
 
     if (link?.coopelId != null) {
       // A create that arrives after an update already made the contact carries older content.
@@ -76,21 +86,29 @@ export class ContactSync {
         link,
         link.coopelId,
         mapped.fields,
+        sourceUpdatedAt,
         context,
         mapped.warnings,
       );
     }
 
+    // A repeated attempt may follow a create whose outcome was unknown (a
+    // timeout, a reset, a crash after sending), so it looks first. A failed
+    // lookup throws, so the job is retried and never falls through to a create.
     const existing =
-      job.attempt > 1 ? await this.findCreatedEarlier(ghlId, context) : null;
+      job.attempt > 1
+        ? await this.findCreatedEarlier(ghlId, mapped.fields, context)
+        : null;
     if (existing) {
       const adopted = this.link(event.accountId, ghlId, existing, {});
       return this.update(
         adopted,
         existing,
         mapped.fields,
+        sourceUpdatedAt,
         context,
         mapped.warnings,
+        "adopted",
       );
     }
 
@@ -106,33 +124,82 @@ export class ContactSync {
     const externalIdField = this.options.coopel.externalIdField;
     if (externalIdField) body[externalIdField] = ghlId;
 
-    const created = await this.options.coopel.createContact(body, context);
-    const newLink = this.link(
-      event.accountId,
-      ghlId,
-      created.id,
-      mergeHashes({}, mapped.fields),
-    );
+    let createdId: string;
+    try {
+      createdId = (await this.options.coopel.createContact(body, context)).id;
+    } catch (error) {
+      // A 422 may come after the record was stored (a validation of a
+      // secondary write, for example); look before treating it as final.
+      if (!(error instanceof ApiError && error.status === 422)) throw error;
+      const found = await this.findCreatedEarlier(
+        ghlId,
+        mapped.fields,
+        context,
+      );
+      if (found === null) throw error;
+      const adopted = this.link(event.accountId, ghlId, found, {});
+      return this.update(
+        adopted,
+        found,
+        mapped.fields,
+        sourceUpdatedAt,
+        context,
+        mapped.warnings,
+        "adopted",
+      );
+    }
+    const newLink: Link = {
+      ...this.link(
+        event.accountId,
+        ghlId,
+        createdId,
+        mergeHashes({}, mapped.fields),
+      ),
+      sourceUpdatedAt,
+    };
     return done("synced", "created", [newLink], context, mapped.warnings);
   }
 
+  /**
+   * Sends the fields that differ from what the sync last wrote. The link
+   * keeps the newest source update time even when nothing changed, so that
+   * an older event arriving later is recognised as stale.
+   */
   private async update(
     link: Link,
     coopelId: string,
     fields: Record<string, unknown>,
+    sourceUpdatedAt: number | null,
     context: CallContext,
     warnings: string[],
+    reason = "updated",
   ): Promise<Completion> {
+    const newest =
+      sourceUpdatedAt === null
+        ? (link.sourceUpdatedAt ?? null)
+        : Math.max(sourceUpdatedAt, link.sourceUpdatedAt ?? -Infinity);
     const changed = changedFields(fields, link.fieldHashes);
-    if (Object.keys(changed).length === 0)
-      return done("skipped", "no_change", [], context, warnings);
+    if (Object.keys(changed).length === 0) {
+      const links =
+        newest !== (link.sourceUpdatedAt ?? null) || reason === "adopted"
+          ? [{ ...link, sourceUpdatedAt: newest, updatedAt: this.now() }]
+          : [];
+      return done(
+        links.length > 0 && reason === "adopted" ? "synced" : "skipped",
+        reason === "adopted" ? "adopted" : "no_change",
+        links,
+        context,
+        warnings,
+      );
+    }
     await this.options.coopel.updateContact(coopelId, changed, context);
-    const updated = {
+    const updated: Link = {
       ...link,
       fieldHashes: mergeHashes(link.fieldHashes, changed),
+      sourceUpdatedAt: newest,
       updatedAt: this.now(),
     };
-    return done("synced", "updated", [updated], context, warnings);
+    return done("synced", reason, [updated], context, warnings);
   }
 
   private async delete(
@@ -171,21 +238,43 @@ export class ContactSync {
     return done("synced", "deleted", [tombstone(link)], context);
   }
 
-  /** Looks for a contact that an earlier attempt may have created before its answer was lost. */
+  /**
+   * Looks for a contact that an earlier attempt may have created before its
+   * answer was lost: by the external id field, then by email, then by E.164
+   * phone. A contact found by email or phone counts only when it carries no
+   * other GHL id. Lookup failures propagate, because "lookup failed" must
+   * never be read as "not found".
+   */
   private async findCreatedEarlier(
     ghlId: string,
+    fields: Record<string, unknown>,
     context: CallContext,
   ): Promise<string | null> {
-    const externalIdField = this.options.coopel.externalIdField;
-    if (!externalIdField) return null;
-    const found = await this.options.coopel.findContacts(
-      { externalId: ghlId },
-      context,
-    );
-    const match = found.find(
-      (candidate) => candidate.record[externalIdField] === ghlId,
-    );
-    return match?.id ?? null;
+    const { coopel } = this.options;
+    const externalIdField = coopel.externalIdField;
+    if (externalIdField) {
+      const found = await coopel.findContacts({ externalId: ghlId }, context);
+      const match = found.find(
+        (candidate) => String(candidate.record[externalIdField]) === ghlId,
+      );
+      if (match) return match.id;
+    }
+    const unclaimed = (record: Record<string, unknown>): boolean => {
+      if (!externalIdField) return true;
+      const value = record[externalIdField];
+      return value === undefined || value === null || value === "";
+    };
+    const lookups: CoopelLookup[] = [];
+    if (typeof fields.email === "string" && fields.email !== "")
+      lookups.push({ email: fields.email });
+    if (typeof fields.phone === "string" && fields.phone.startsWith("+"))
+      lookups.push({ phone: fields.phone });
+    for (const lookup of lookups) {
+      const found = await coopel.findContacts(lookup, context);
+      const match = found.find((candidate) => unclaimed(candidate.record));
+      if (match) return match.id;
+    }
+    return null;
   }
 
   private link(

@@ -1,6 +1,18 @@
 import { randomUUID } from "node:crypto";
-import { ApiError, AttemptError } from "./errors.js";
-import type { Completion, Job, JobFailure, Logger, Queue } from "./ports.js";
+import {
+  ApiError,
+  AttemptError,
+  classifyApiError,
+  type AccountPauseReason,
+} from "./errors.js";
+import type {
+  AccountPause,
+  Completion,
+  Job,
+  JobFailure,
+  Logger,
+  Queue,
+} from "./ports.js";
 
 export interface WorkerOptions {
   queue: Queue;
@@ -12,11 +24,15 @@ export interface WorkerOptions {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** How long an account stays paused after an account-level failure before its jobs are tried again. */
+  accountPauseMs: number;
+  /** Event types whose pending jobs of one record collapse into the newest when claimed. */
+  coalesceTypes?: readonly string[];
   workerId?: string;
   /** Called after each job ends, with its final state. */
   onJobEnd?: (
     job: Job,
-    result: "completed" | "retry" | "dead",
+    result: "completed" | "retry" | "dead" | "paused",
     completion?: Completion,
   ) => void;
 }
@@ -65,7 +81,9 @@ export class Worker {
       let claimed: Job[] = [];
       if (free > 0) {
         try {
-          claimed = await queue.claim(this.id, free, leaseMs);
+          claimed = await queue.claim(this.id, free, leaseMs, {
+            coalesceTypes: this.options.coalesceTypes ?? [],
+          });
         } catch (error) {
           logger.error(
             { err: error, workerId: this.id },
@@ -135,8 +153,24 @@ export class Worker {
 
   private async fail(job: Job, error: unknown, log: Logger): Promise<void> {
     const { queue, maxAttempts } = this.options;
-    const failure = describeFailure(error);
+    const { failure, pauseReason } = describeFailure(error);
     try {
+      if (failure.errorClass === "account" && pauseReason !== null) {
+        const pause = this.accountPause(job, error, pauseReason);
+        log.warn(
+          {
+            err: error,
+            system: pause.system,
+            pausedAccountId: pause.accountId,
+            reason: pause.reason,
+            retryAt: new Date(pause.retryAt).toISOString(),
+          },
+          `${pause.system} account ${pause.accountId} paused (${pause.reason}); its jobs wait until ${new Date(pause.retryAt).toISOString()} or until it is resumed`,
+        );
+        await queue.pauseAccount(job, pause);
+        this.options.onJobEnd?.(job, "paused");
+        return;
+      }
       if (failure.errorClass === "retryable" && job.attempt < maxAttempts) {
         const delay = this.retryDelay(job.attempt, error);
         log.warn({ err: error, delayMs: delay }, "job failed; retrying");
@@ -158,6 +192,27 @@ export class Worker {
     }
   }
 
+  private accountPause(
+    job: Job,
+    error: unknown,
+    reason: AccountPauseReason,
+  ): AccountPause {
+    const root = rootError(error);
+    const account =
+      root instanceof ApiError && root.account !== null
+        ? root.account
+        : { system: job.event.source, accountId: job.event.accountId };
+    const now = Date.now();
+    return {
+      system: account.system,
+      accountId: account.accountId,
+      reason,
+      message: root instanceof Error ? root.message : String(root),
+      pausedAt: now,
+      retryAt: now + this.options.accountPauseMs,
+    };
+  }
+
   /** Exponential backoff with full jitter, at least the server's Retry-After. */
   private retryDelay(attempt: number, error: unknown): number {
     const { retryBaseMs, retryMaxMs } = this.options;
@@ -172,21 +227,27 @@ export class Worker {
   }
 }
 
-function describeFailure(thrown: unknown): JobFailure {
+function describeFailure(thrown: unknown): {
+  failure: JobFailure;
+  pauseReason: AccountPauseReason | null;
+} {
   const requests = thrown instanceof AttemptError ? thrown.requests : [];
   const error = rootError(thrown);
   if (error instanceof ApiError) {
+    const { errorClass, pauseReason } = classifyApiError(error);
     return {
-      errorClass: error.retryable ? "retryable" : "permanent",
-      message: error.message,
-      requests,
+      failure: { errorClass, message: error.message, requests },
+      pauseReason,
     };
   }
   // An unexpected error may be transient (a store hiccup); retry it until the attempts run out.
   return {
-    errorClass: "retryable",
-    message: error instanceof Error ? error.message : String(error),
-    requests,
+    failure: {
+      errorClass: "retryable",
+      message: error instanceof Error ? error.message : String(error),
+      requests,
+    },
+    pauseReason: null,
   };
 }
 

@@ -3,7 +3,11 @@ import type { Logger as PinoLogger } from "pino";
 import type { Config } from "../config/schema.js";
 import { CoopelRestClient } from "../connectors/coopel/client.js";
 import { ContactSync } from "../engine/contact-sync.js";
-import { CONTACT_EVENT_TYPES, SyncEngine } from "../engine/engine.js";
+import {
+  COALESCED_EVENT_TYPES,
+  CONTACT_EVENT_TYPES,
+  SyncEngine,
+} from "../engine/engine.js";
 import type { Queue, Store } from "../engine/ports.js";
 import { Worker } from "../engine/worker.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
@@ -107,6 +111,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         return location.paused ? "paused" : "active";
       },
       maxInboxDepth: config.server.max_inbox_depth,
+      coalesceMs: config.sync.coalesce_ms,
     });
 
   let worker: Worker | null = null;
@@ -128,6 +133,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       maxAttempts: config.worker.max_attempts,
       retryBaseMs: config.worker.retry_base_ms,
       retryMaxMs: config.worker.retry_max_ms,
+      accountPauseMs: config.worker.account_pause_ms,
+      coalesceTypes: COALESCED_EVENT_TYPES,
       onJobEnd: (job, result, completion) => {
         const outcome =
           completion?.outcome ?? (result === "dead" ? "failed" : "retry");

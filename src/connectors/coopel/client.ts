@@ -114,6 +114,7 @@ export class CoopelRestClient implements CoopelClient {
       headers: { authorization: `Bearer ${this.config.token}` },
       timeoutMs: this.config.timeout_ms,
       log: context.requests,
+      account: { system: "coopel", accountId: this.accountId },
     });
   }
 
