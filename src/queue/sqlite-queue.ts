@@ -111,15 +111,16 @@ export class SqliteQueue implements Queue {
       ),
       // A job is runnable when no earlier job of its key is unfinished and no
       // job of its key is running (a replayed dead job is older than the
-      // jobs that ran after it).
+      // jobs that ran after it). The state IN term lets SQLite use the
+      // partial index jobs_active_by_key.
       selectRunnable: db.prepare(`
         SELECT ${JOB_COLUMNS}
         FROM jobs AS j
         WHERE state = 'pending' AND run_at <= @now
           AND NOT EXISTS (
             SELECT 1 FROM jobs AS other
-            WHERE other.ordering_key = j.ordering_key AND other.id != j.id
-              AND (other.state = 'running' OR (other.state = 'pending' AND other.id < j.id)))
+            WHERE other.ordering_key = j.ordering_key AND other.state IN ('pending', 'running')
+              AND other.id != j.id AND (other.state = 'running' OR other.id < j.id))
           AND NOT ${HELD_BY_PAUSE}
         ORDER BY id LIMIT @limit`),
       selectFollowing: db.prepare(`

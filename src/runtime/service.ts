@@ -47,7 +47,8 @@ export class StartupError extends Error {
   override name = "StartupError";
 }
 
-function openStorage(
+/** Opens the configured store and queue; the CLI's maintenance commands use it too. */
+export function openStorage(
   config: Config,
   baseDir: string,
 ): { store: Store; queue: Queue; dataLocation: string } {
