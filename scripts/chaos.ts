@@ -42,6 +42,10 @@ const options = {
   log: (line: string) => console.log(line),
 };
 
+// Turns a signal into a normal exit, so that the service child is killed too.
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => process.exit(130));
+
 const result = await runChaos(options);
 console.log(
   `chaos: ${result.deliveries} deliveries in ${(result.durationMs / 1000).toFixed(1)} s ` +

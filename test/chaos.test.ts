@@ -5,7 +5,7 @@ describe("chaos run", () => {
   it("loses and duplicates nothing through kill -9 and faults", async () => {
     const result = await runChaos({
       ...DEFAULT_CHAOS_OPTIONS,
-      events: 2000,
+      events: 1200,
       minKills: 4,
       killEveryMs: { min: 2000, max: 4000 },
       seed: 7,

@@ -237,6 +237,10 @@ class ServiceProcess {
       { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
     );
     this.child = child;
+    // Leaves no service behind when the chaos run itself exits early.
+    const killOnExit = () => child.kill("SIGKILL");
+    process.once("exit", killOnExit);
+    child.once("exit", () => process.off("exit", killOnExit));
     return new Promise((resolve, reject) => {
       // The worker may log retries before the start line, so every complete
       // line is checked; `tail` keeps the last output for error messages.

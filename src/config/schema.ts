@@ -54,6 +54,16 @@ const locationSchema = z
   })
   .strict();
 
+/** A request budget: `requests` in any window of `per_ms` milliseconds, and optionally per day. */
+const rateLimitSchema = z
+  .object({
+    requests: z.number().int().min(1),
+    per_ms: z.number().int().min(1),
+    daily: z.union([z.number().int().min(1), z.null()]).default(null),
+    background_reserve: z.number().min(0).max(1).default(0.1),
+  })
+  .strict();
+
 const routeSchema = z.union([
   z.string().regex(/^\//, "a path that starts with /"),
   z.null(),
@@ -101,6 +111,12 @@ export const configSchema = z
         base_url: z.url().default("https://services.leadconnectorhq.com"),
         api_version: z.string().default("2021-07-28"),
         locations: z.array(locationSchema).default([]),
+        // GHL documents 100 requests per 10 s and 200,000 per day, per app and location.
+        rate_limit: rateLimitSchema.prefault({
+          requests: 100,
+          per_ms: 10_000,
+          daily: 200_000,
+        }),
         webhooks: z
           .object({
             verify_signatures: z.boolean().default(true),
@@ -123,6 +139,8 @@ export const configSchema = z
           .union([z.string().min(1), z.null()])
           .default("external_id"),
         routes: coopelRoutesSchema.prefault({}),
+        // Null sends without a client-side budget, for an API whose limits are unknown.
+        rate_limit: z.union([rateLimitSchema, z.null()]).default(null),
       })
       .strict(),
     sync: z

@@ -13,8 +13,20 @@ export interface JsonRequest {
   timeoutMs: number;
   /** Receives a summary of the request, without headers or bodies. */
   log?: RequestSummary[];
-  /** The account the request is sent for; carried on ApiError. */
+  /** The account the request is sent for; carried on ApiError and used for rate limits. */
   account?: ApiAccount;
+  /** Budget of the account: `acquire` runs before sending, `observe` on every response. */
+  rateLimiter?: RequestRateLimiter;
+  priority?: "webhook" | "background";
+}
+
+/** The part of AccountRateLimiter that requestJson uses. */
+export interface RequestRateLimiter {
+  acquire(
+    account: ApiAccount,
+    priority?: "webhook" | "background",
+  ): Promise<void>;
+  observe(account: ApiAccount, headers: Headers): void;
 }
 
 /**
@@ -40,6 +52,8 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
     body = JSON.stringify(request.body);
   }
 
+  if (request.rateLimiter && request.account)
+    await request.rateLimiter.acquire(request.account, request.priority);
   const started = performance.now();
   const summary: RequestSummary = {
     method: request.method,
@@ -75,6 +89,8 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
     });
   }
 
+  if (request.rateLimiter && request.account)
+    request.rateLimiter.observe(request.account, response.headers);
   const text = await response.text().catch(() => "");
   summary.status = response.status;
   summary.durationMs = Math.round(performance.now() - started);

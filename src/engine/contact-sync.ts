@@ -93,12 +93,14 @@ export class ContactSync {
     }
 
     // A repeated attempt may follow a create whose outcome was unknown (a
-    // timeout, a reset, a crash after sending), so it looks first. A failed
-    // lookup throws, so the job is retried and never falls through to a create.
-    const existing =
-      job.attempt > 1
-        ? await this.findCreatedEarlier(ghlId, mapped.fields, context)
-        : null;
+    // timeout, a reset, a crash after sending), and an update without a link
+    // may follow a create that gave up after sending, so both look first. A
+    // failed lookup throws, so the job is retried and never falls through to
+    // a create.
+    const mayExist = job.attempt > 1 || event.type !== "ContactCreate";
+    const existing = mayExist
+      ? await this.findCreatedEarlier(ghlId, mapped.fields, context)
+      : null;
     if (existing) {
       const adopted = this.link(event.accountId, ghlId, existing, {});
       return this.update(
@@ -215,22 +217,29 @@ export class ContactSync {
     });
     if (link?.deletedAt != null)
       return done("skipped", "already_deleted", [], context);
-    if (link?.coopelId == null)
-      return done("skipped", "unknown_contact", [tombstone(link)], context);
+    let coopelId = link?.coopelId ?? null;
+    if (coopelId === null) {
+      // A create that gave up after sending may have stored the contact
+      // without a link; only a match on the external id is deleted.
+      coopelId = await this.findByExternalId(ghlId, context);
+      if (coopelId === null)
+        return done("skipped", "unknown_contact", [tombstone(link)], context);
+      link = this.link(locationId, ghlId, coopelId, {});
+    }
 
     const policy = this.options.deletePolicy;
     if (policy.policy === "ignore")
       return done("skipped", "delete_ignored", [tombstone(link)], context);
     if (policy.policy === "mark") {
       await this.options.coopel.updateContact(
-        link.coopelId,
+        coopelId,
         { [policy.mark_field]: policy.mark_value },
         context,
       );
       return done("synced", "marked_deleted", [tombstone(link)], context);
     }
     try {
-      await this.options.coopel.deleteContact(link.coopelId, context);
+      await this.options.coopel.deleteContact(coopelId, context);
     } catch (error) {
       // Already gone on Coopel: the goal of the delete is met.
       if (!(error instanceof ApiError && error.status === 404)) throw error;
@@ -252,13 +261,8 @@ export class ContactSync {
   ): Promise<string | null> {
     const { coopel } = this.options;
     const externalIdField = coopel.externalIdField;
-    if (externalIdField) {
-      const found = await coopel.findContacts({ externalId: ghlId }, context);
-      const match = found.find(
-        (candidate) => String(candidate.record[externalIdField]) === ghlId,
-      );
-      if (match) return match.id;
-    }
+    const byExternalId = await this.findByExternalId(ghlId, context);
+    if (byExternalId !== null) return byExternalId;
     const unclaimed = (record: Record<string, unknown>): boolean => {
       if (!externalIdField) return true;
       const value = record[externalIdField];
@@ -275,6 +279,23 @@ export class ContactSync {
       if (match) return match.id;
     }
     return null;
+  }
+
+  /** Returns the Coopel contact whose external id field is `ghlId`, or null; null also when no such field is configured. */
+  private async findByExternalId(
+    ghlId: string,
+    context: CallContext,
+  ): Promise<string | null> {
+    const externalIdField = this.options.coopel.externalIdField;
+    if (!externalIdField) return null;
+    const found = await this.options.coopel.findContacts(
+      { externalId: ghlId },
+      context,
+    );
+    const match = found.find(
+      (candidate) => String(candidate.record[externalIdField]) === ghlId,
+    );
+    return match?.id ?? null;
   }
 
   private link(

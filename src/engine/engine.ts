@@ -13,7 +13,7 @@ export const CONTACT_EVENT_TYPES = [
  * can collapse into the newest. Creates are left out: a create that finds the
  * record linked is skipped, so it must not stand in for an update.
  */
-export const COALESCED_EVENT_TYPES = [] as const;
+export const COALESCED_EVENT_TYPES = ["ContactUpdate"] as const;
 
 /** Routes each job to the handler of its entity. */
 export class SyncEngine {

@@ -147,6 +147,26 @@ export function duplicateContactId(error: unknown): string | null {
   return /duplicat/i.test(error.bodyMessage) ? id : null;
 }
 
+/**
+ * Work set aside because an account cannot take more requests yet (its rate
+ * budget is spent). The worker holds the account's jobs until `retryAt`
+ * without counting an attempt.
+ */
+export class DeferralError extends Error {
+  override name = "DeferralError";
+
+  constructor(
+    readonly account: ApiAccount,
+    /** Epoch milliseconds when the account can take requests again. */
+    readonly retryAt: number,
+    /** Machine-readable reason, stored as the pause reason. */
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A handler failure together with the requests the attempt sent before it failed. */
 export class AttemptError extends Error {
   readonly requests: import("./ports.js").RequestSummary[];

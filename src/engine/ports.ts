@@ -171,6 +171,17 @@ export interface Queue {
     leaseMs: number,
     options?: ClaimOptions,
   ): Promise<Job[]>;
+  /**
+   * Extends the leases of running jobs that `workerId` still holds to
+   * `leaseMs` from now, so that a job slower than one lease is not handed
+   * to another worker while it runs. Jobs the worker no longer holds are
+   * left alone.
+   */
+  extendLeases(
+    workerId: string,
+    jobIds: string[],
+    leaseMs: number,
+  ): Promise<void>;
   complete(job: Job, completion: Completion): Promise<void>;
   /** Releases the job to run again at `runAt` (epoch milliseconds). */
   retry(job: Job, runAt: number, failure: JobFailure): Promise<void>;
@@ -240,6 +251,8 @@ export interface CoopelLookup {
 /** Per-job context for connector calls: the requests sent are appended to `requests`. */
 export interface CallContext {
   requests: RequestSummary[];
+  /** Whether the calls serve a webhook event or background work; background work yields first when budgets run low. */
+  priority?: "webhook" | "background";
 }
 
 /** The Coopel API as the engine uses it. Failures throw ApiError. */

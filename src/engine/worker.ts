@@ -3,6 +3,7 @@ import {
   ApiError,
   AttemptError,
   classifyApiError,
+  DeferralError,
   type AccountPauseReason,
 } from "./errors.js";
 import type {
@@ -46,6 +47,9 @@ export class Worker {
   readonly id: string;
   private running = false;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Ids of the jobs this worker is running, for lease renewal. */
+  private readonly runningIds = new Set<string>();
+  private heartbeat: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -58,13 +62,35 @@ export class Worker {
     if (this.running) return;
     this.running = true;
     this.unsubscribe = this.options.queue.subscribe(() => this.wake?.());
+    this.heartbeat = setInterval(
+      () => void this.renewLeases(),
+      Math.max(100, Math.floor(this.options.leaseMs / 3)),
+    );
+    this.heartbeat.unref();
     this.loop = this.run();
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.runningIds.size === 0) return;
+    try {
+      await this.options.queue.extendLeases(
+        this.id,
+        [...this.runningIds],
+        this.options.leaseMs,
+      );
+    } catch (error) {
+      this.options.logger.error(
+        { err: error, workerId: this.id },
+        "renewing job leases failed; jobs that outlive their lease may run twice",
+      );
+    }
   }
 
   /** Stops claiming and waits up to `graceMs` for running jobs; unfinished ones run again after their lease. */
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    if (this.heartbeat) clearInterval(this.heartbeat);
     this.unsubscribe?.();
     this.wake?.();
     await this.loop;
@@ -92,7 +118,12 @@ export class Worker {
         }
       }
       for (const job of claimed) {
+        // A job whose lease ran out while this worker still runs it comes
+        // back from claim; the run in progress finishes it.
+        if (this.runningIds.has(job.id)) continue;
+        this.runningIds.add(job.id);
         const task = this.runJob(job).finally(() => {
+          this.runningIds.delete(job.id);
           this.inFlight.delete(task);
           this.wake?.();
         });
@@ -154,7 +185,27 @@ export class Worker {
   private async fail(job: Job, error: unknown, log: Logger): Promise<void> {
     const { queue, maxAttempts } = this.options;
     const { failure, pauseReason } = describeFailure(error);
+    const root = rootError(error);
     try {
+      if (root instanceof DeferralError) {
+        log.debug(
+          {
+            reason: root.reason,
+            retryAt: new Date(root.retryAt).toISOString(),
+          },
+          root.message,
+        );
+        await queue.pauseAccount(job, {
+          system: root.account.system,
+          accountId: root.account.accountId,
+          reason: root.reason,
+          message: root.message,
+          pausedAt: Date.now(),
+          retryAt: root.retryAt,
+        });
+        this.options.onJobEnd?.(job, "paused");
+        return;
+      }
       if (failure.errorClass === "account" && pauseReason !== null) {
         const pause = this.accountPause(job, error, pauseReason);
         log.warn(

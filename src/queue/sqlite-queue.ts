@@ -83,6 +83,7 @@ export class SqliteQueue implements Queue {
     markRunning: Statement;
     markCoalesced: Statement;
     setCoalesced: Statement;
+    extendLease: Statement;
     complete: Statement;
     clearPauses: Statement;
     retry: Statement;
@@ -136,6 +137,9 @@ export class SqliteQueue implements Queue {
         WHERE id = ?`),
       setCoalesced: db.prepare(
         "UPDATE jobs SET attempt = ?, payload = ? WHERE id = ?",
+      ),
+      extendLease: db.prepare(
+        "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
       ),
       complete: db.prepare(`
         UPDATE jobs SET state = 'done', outcome = @outcome, reason = @reason, wrote = @wrote,
@@ -293,6 +297,19 @@ export class SqliteQueue implements Queue {
     const attempt = Math.max(...run.map((row) => row.attempt));
     this.statements.setCoalesced.run(attempt, payload, newest.id);
     return { ...newest, attempt, payload };
+  }
+
+  extendLeases(
+    workerId: string,
+    jobIds: string[],
+    leaseMs: number,
+  ): Promise<void> {
+    const leaseUntil = this.now() + leaseMs;
+    this.db.transaction(() => {
+      for (const id of jobIds)
+        this.statements.extendLease.run(leaseUntil, Number(id), workerId);
+    })();
+    return Promise.resolve();
   }
 
   complete(job: Job, completion: Completion): Promise<void> {

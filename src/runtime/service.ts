@@ -17,6 +17,7 @@ import { registerGhlWebhookRoute } from "../server/ghl-webhook-route.js";
 import { Metrics } from "../server/metrics.js";
 import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
 import { SqliteStore } from "../store/sqlite/store.js";
+import { AccountRateLimiter } from "../ratelimit/account-limiter.js";
 import { loadWebhookKeys } from "./keys.js";
 
 /** A running service: its server, store, queue and worker. */
@@ -66,6 +67,29 @@ export function openStorage(
     queue: new SqliteQueue(db),
     dataLocation: `SQLite file ${file}`,
   };
+}
+
+/**
+ * Creates the per-account request budgets: `ghl.rate_limit` for locations
+ * and `coopel.rate_limit` for the Coopel account. Returns null when
+ * `coopel.rate_limit` is null, because the Coopel client is the only one
+ * that takes a limiter here.
+ */
+function createRateLimiter(config: Config): AccountRateLimiter | null {
+  const coopel = config.coopel.rate_limit;
+  if (coopel === null) return null;
+  const ghl = config.ghl.rate_limit;
+  return new AccountRateLimiter({
+    budgetOf: (account) => {
+      const budget = account.system === "ghl" ? ghl : coopel;
+      return {
+        requests: budget.requests,
+        perMs: budget.per_ms,
+        daily: budget.daily,
+        backgroundReserve: budget.background_reserve,
+      };
+    },
+  });
 }
 
 /** Opens storage, starts the HTTP server and, unless told not to, the worker. */
@@ -119,7 +143,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   if (options.runWorker ?? config.worker.enabled) {
     const contacts = new ContactSync({
       store,
-      coopel: new CoopelRestClient(config.coopel),
+      coopel: new CoopelRestClient(
+        config.coopel,
+        createRateLimiter(config) ?? undefined,
+      ),
       mapping: new ContactMapping(config.mapping),
       deletePolicy: config.sync.contacts.delete,
     });

@@ -14,17 +14,24 @@ import {
   type CoopelTask,
 } from "./coopel-store.js";
 import type { FaultConfig } from "./faults.js";
+import { GhlRateLimiter, type GhlRateLimits } from "./ghl-rate-limit.js";
 import type { RecordedRequest, RequestPattern } from "./request-log.js";
 import {
   bearerToken,
   createSandboxServer,
   listenOnLoopback,
+  SANDBOX_ADMIN_PREFIX,
   type SandboxServerOptions,
 } from "./sandbox-server.js";
 
 export interface CoopelSandboxOptions extends SandboxServerOptions {
   /** Bearer token that every route except `GET /openapi.json` requires. */
   token: string;
+  /**
+   * Request budgets, counted and reported with the same `X-RateLimit-*`
+   * headers and 429 as the GHL sandbox; unlimited when unset.
+   */
+  rateLimits?: GhlRateLimits;
 }
 
 /** A running Coopel sandbox and its in-memory state. */
@@ -67,7 +74,13 @@ export async function startCoopelSandbox(
   const store = new CoopelStore();
 
   registerErrorHandlers(app);
-  registerAuth(app, options.token);
+  registerAuth(
+    app,
+    options.token,
+    options.rateLimits === undefined
+      ? null
+      : new GhlRateLimiter(options.rateLimits),
+  );
   app.get("/openapi.json", () => buildCoopelOpenApi());
   registerContactRoutes(app, store);
   registerCoopelRecordRoutes(app, store);
@@ -120,10 +133,15 @@ function registerErrorHandlers(app: FastifyInstance): void {
   );
 }
 
-function registerAuth(app: FastifyInstance, token: string): void {
+function registerAuth(
+  app: FastifyInstance,
+  token: string,
+  rateLimiter: GhlRateLimiter | null,
+): void {
   const expected = Buffer.from(token);
   app.addHook("preHandler", async (request, reply) => {
-    if (request.routeOptions.url === "/openapi.json") {
+    const route = request.routeOptions.url;
+    if (route === "/openapi.json" || route?.startsWith(SANDBOX_ADMIN_PREFIX)) {
       return undefined;
     }
     const received = Buffer.from(
@@ -138,7 +156,7 @@ function registerAuth(app: FastifyInstance, token: string): void {
         message: "Missing or invalid bearer token in the Authorization header",
       });
     }
-    return undefined;
+    return rateLimiter?.apply("account", reply);
   });
 }
 

@@ -5,7 +5,7 @@ import type {
   CoopelLookup,
   CoopelRecord,
 } from "../../engine/ports.js";
-import { requestJson } from "../http.js";
+import { requestJson, type RequestRateLimiter } from "../http.js";
 
 type CoopelConfig = Config["coopel"];
 
@@ -17,7 +17,10 @@ export class CoopelRestClient implements CoopelClient {
   readonly accountId: string;
   readonly externalIdField: string | null;
 
-  constructor(private readonly config: CoopelConfig) {
+  constructor(
+    private readonly config: CoopelConfig,
+    private readonly rateLimiter?: RequestRateLimiter,
+  ) {
     this.accountId = config.account_id;
     this.externalIdField = config.external_id_field;
   }
@@ -115,6 +118,8 @@ export class CoopelRestClient implements CoopelClient {
       timeoutMs: this.config.timeout_ms,
       log: context.requests,
       account: { system: "coopel", accountId: this.accountId },
+      rateLimiter: this.rateLimiter,
+      priority: context.priority,
     });
   }
 
