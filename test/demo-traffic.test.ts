@@ -81,6 +81,10 @@ beforeAll(async () => {
     { parseAs: "buffer" },
     (_request, raw, done) => done(null, raw),
   );
+  app.post("/reset", (request, reply) => {
+    reply.hijack();
+    request.raw.socket.destroy();
+  });
   app.post("/webhooks/ghl", async (request, reply) => {
     receiver.deliveries += 1;
     const raw = request.body as Buffer;
@@ -363,7 +367,7 @@ describe("demo traffic options", () => {
     );
   });
 
-  it("counts a refused signature as rejected", async () => {
+  it("counts non-2xx responses as rejected", async () => {
     const result = await runDemoTraffic({
       ghl,
       locationId: LOCATION,
@@ -374,5 +378,23 @@ describe("demo traffic options", () => {
     });
     expect(result.rejected).toBe(10);
     expect(result.accepted).toBe(0);
+    expect(result.events.every((event) => event.status === 404)).toBe(true);
+  });
+
+  it("records network errors on the event", async () => {
+    const result = await runDemoTraffic({
+      ghl,
+      locationId: LOCATION,
+      targetUrl: targetUrl.replace("/webhooks/ghl", "/reset"),
+      officialExamples: [],
+      contacts: 3,
+      changes: 4,
+    });
+    expect(result.networkErrors).toBe(4);
+    expect(result.rejected).toBe(4);
+    for (const event of result.events) {
+      expect(event.status).toBeNull();
+      expect(event.error).toContain("failed");
+    }
   });
 });

@@ -270,6 +270,16 @@ describe("GHL sandbox contacts", () => {
     expect(response.body.contact.firstName).toBe("C");
   });
 
+  it("leaves a contact unchanged on 422", async () => {
+    const contact = ghl.userCreateContact(LOCATION, { firstName: "Old" });
+    const response = await call("PUT", `/contacts/${contact.id}`, {
+      firstName: "New",
+      phone: "not a phone",
+    });
+    expect(response.status).toBe(422);
+    expect(ghl.contacts.get(LOCATION)?.get(contact.id)?.firstName).toBe("Old");
+  });
+
   it("adds and removes tags", async () => {
     const contact = ghl.userCreateContact(LOCATION, { tags: ["a"] });
     const added = await call("POST", `/contacts/${contact.id}/tags`, {

@@ -18,7 +18,14 @@ import { Metrics } from "../server/metrics.js";
 import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
 import { SqliteStore } from "../store/sqlite/store.js";
 import { AccountRateLimiter } from "../ratelimit/account-limiter.js";
+import type { GhlTokenSource } from "../connectors/ghl/client.js";
+import type { ConnectionStore } from "../engine/ports.js";
+import { registerAdminAuth } from "../security/admin-auth.js";
+import { registerOAuthRoutes } from "../server/oauth-routes.js";
+import { SqliteConnectionStore } from "../store/sqlite/connections.js";
+import { openGhlAccess, type GhlAccess } from "./ghl-access.js";
 import { loadWebhookKeys } from "./keys.js";
+import { registerSecretValues } from "./logger.js";
 
 /** A running service: its server, store, queue and worker. */
 export interface Service {
@@ -28,6 +35,10 @@ export interface Service {
   server: FastifyInstance;
   store: Store;
   queue: Queue;
+  /** OAuth connections of GHL locations and agencies. */
+  connections: ConnectionStore;
+  /** Bearer tokens for GHL API calls: Private Integration tokens, then OAuth connections. */
+  ghlTokens: GhlTokenSource;
   worker: Worker | null;
   metrics: Metrics;
   close(graceMs?: number): Promise<void>;
@@ -41,6 +52,8 @@ export interface ServiceOptions {
   runWorker?: boolean;
   /** Serves the webhook routes; false makes a worker-only process. */
   receiveWebhooks?: boolean;
+  /** Where the encryption key variables are read; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Thrown for a configuration that validates but cannot run, such as an unsupported store. */
@@ -52,7 +65,12 @@ export class StartupError extends Error {
 export function openStorage(
   config: Config,
   baseDir: string,
-): { store: Store; queue: Queue; dataLocation: string } {
+): {
+  store: Store;
+  queue: Queue;
+  connections: ConnectionStore;
+  dataLocation: string;
+} {
   const url = config.store.url;
   if (!url.startsWith("sqlite:")) {
     // TODO: PostgreSQL adapters for the store and the queue.
@@ -65,6 +83,7 @@ export function openStorage(
   return {
     store: new SqliteStore(db),
     queue: new SqliteQueue(db),
+    connections: new SqliteConnectionStore(db),
     dataLocation: `SQLite file ${file}`,
   };
 }
@@ -103,7 +122,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       "webhook signature checks are off (ghl.webhooks.verify_signatures: false); anyone can post events",
     );
 
-  const { store, queue, dataLocation } = openStorage(config, baseDir);
+  registerSecretValues(configSecrets(config));
+  const { store, queue, connections, dataLocation } = openStorage(
+    config,
+    baseDir,
+  );
+  let ghl: GhlAccess;
+  try {
+    ghl = await openGhlAccess(config, connections, logger, options.env);
+  } catch (error) {
+    await queue.close();
+    await store.close();
+    throw error;
+  }
   const metrics = new Metrics();
   const server = createServer({
     logger,
@@ -119,7 +150,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
   });
 
-  const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
+  registerAdminAuth(server, {
+    passwordHash: config.admin.password_hash ?? null,
+    token: config.admin.token ?? null,
+    sessionTtlMs: config.admin.session_ttl_ms,
+    secureCookies: config.admin.secure_cookies,
+    logger,
+  });
+  if (!config.admin.password_hash && !config.admin.token)
+    logger.warn(
+      "the admin side is closed to everyone: set admin.password_hash (from `ghl-coopel-sync hash-password`) or admin.token to use it",
+    );
+  if (ghl.oauthRoutes) registerOAuthRoutes(server, ghl.oauthRoutes);
+
   const syncedTypes = new Set<string>(
     config.sync.contacts.enabled ? CONTACT_EVENT_TYPES : [],
   );
@@ -130,13 +173,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       metrics,
       keys,
       syncedTypes,
-      locationState: (id) => {
-        const location = locations.get(id);
-        if (!location) return "unknown";
-        return location.paused ? "paused" : "active";
-      },
+      locationState: (id) => ghl.locationState(id),
       maxInboxDepth: config.server.max_inbox_depth,
       coalesceMs: config.sync.coalesce_ms,
+      appEvents: ghl.connections ?? undefined,
+      timestampWindow: {
+        maxAgeMs: config.ghl.webhooks.max_age_ms,
+        maxFutureSkewMs: config.ghl.webhooks.max_future_skew_ms,
+      },
     });
 
   let worker: Worker | null = null;
@@ -188,15 +232,30 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     server,
     store,
     queue,
+    connections,
+    ghlTokens: ghl.tokens,
     worker,
     metrics,
     async close(graceMs = 10_000) {
       if (closed) return;
       closed = true;
+      ghl.stop();
       await server.close();
       await worker?.stop(graceMs);
       await queue.close();
       await store.close();
     },
   };
+}
+
+/** Every secret value in the config, so that log lines can never show one. */
+function configSecrets(config: Config): (string | undefined)[] {
+  return [
+    ...config.ghl.locations.map((l) => l.token),
+    config.ghl.oauth?.client_secret,
+    config.coopel.token,
+    config.coopel.oauth?.client_secret,
+    config.admin.token,
+    config.admin.password_hash,
+  ];
 }

@@ -1,15 +1,17 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import {
-  CoopelApiError,
-  notFound,
-  requireObject,
   touch,
-  validateContactFields,
   type CoopelNote,
   type CoopelStore,
   type CoopelTask,
 } from "./coopel-store.js";
+import {
+  CoopelApiError,
+  notFound,
+  requireObject,
+  validateContactFields,
+} from "./coopel-validation.js";
 
 type ContactParams = { contactId: string };
 type TaskParams = { contactId: string; taskId: string };

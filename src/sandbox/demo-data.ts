@@ -171,7 +171,7 @@ export function generatePhone(
   return pickOne(random, formats)(random);
 }
 
-/** Returns a unique email (by `serial`) in mixed case. */
+/** Returns an email made unique by `serial`, often in mixed case. */
 export function generateEmail(random: RandomSource, serial: number): string {
   return `${pickOne(random, EMAIL_LOCAL_PARTS)}.${serial}@${pickOne(random, EMAIL_DOMAINS)}`;
 }

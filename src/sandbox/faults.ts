@@ -214,6 +214,16 @@ function validateRouteFaults(pattern: string, faults: RouteFaults): void {
       `Fault "${pattern}": latencyMs must be >= 0, or {min, max} with 0 <= min <= max`,
     );
   }
+  for (const [name, value] of [
+    ["holdMs", faults.holdMs],
+    ["retryAfterSeconds", faults.retryAfterSeconds],
+  ] as const) {
+    if (value !== undefined && !(value >= 0)) {
+      throw new RangeError(
+        `Fault "${pattern}": ${name} must be >= 0, got ${value}`,
+      );
+    }
+  }
 }
 
 /** Keeps a request unanswered until the client closes it or `holdMs` passes, then destroys its socket. */

@@ -1,8 +1,10 @@
 import {
-  isSupportedCountry,
-  parsePhoneNumberFromString,
-  type CountryCode,
-} from "libphonenumber-js";
+  applyDateOfBirth,
+  mergeCustomFields,
+  normalisePhone,
+  normaliseTags,
+} from "./ghl-field-formats.js";
+import { unprocessable } from "./ghl-errors.js";
 
 /** A custom field value in GHL's read format. */
 export interface GhlCustomFieldValue {
@@ -55,29 +57,6 @@ export interface GhlContact {
 
 /** Contact fields as a caller writes them; null or "" clears a field. */
 export type GhlContactInput = Record<string, unknown>;
-
-/** A GHL API error with the status and JSON body that the real API sends. */
-export class GhlApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly body: Record<string, unknown>,
-  ) {
-    super(
-      Array.isArray(body.message)
-        ? body.message.join("; ")
-        : String(body.message),
-    );
-    this.name = "GhlApiError";
-  }
-}
-
-export function unprocessable(messages: string[]): GhlApiError {
-  return new GhlApiError(422, {
-    statusCode: 422,
-    message: messages,
-    error: "Unprocessable Entity",
-  });
-}
 
 const TEXT_FIELDS = [
   "firstName",
@@ -182,7 +161,8 @@ export function validateContactInput(
 }
 
 /**
- * Applies validated input to a contact: null or "" removes a field, tags replace the whole list,
+ * Applies validated input to a contact in place, so callers pass a copy when a 422 thrown part way
+ * must leave the stored contact unchanged. Null or "" removes a field, tags replace the whole list,
  * custom fields merge by id. Derives lower-case copies, `name` (unless given) and birth day and
  * month, and normalises the phone to E.164 using the contact's country (default US).
  */
@@ -192,12 +172,13 @@ export function applyContactInput(
 ): void {
   const target = contact as unknown as Record<string, unknown>;
   // A phone in national format is read with the country of this same write, when it sets one.
-  const country =
-    "country" in input
-      ? typeof input.country === "string" && input.country !== ""
+  let country = contact.country;
+  if ("country" in input) {
+    country =
+      typeof input.country === "string" && input.country !== ""
         ? input.country
-        : undefined
-      : contact.country;
+        : undefined;
+  }
   for (const [key, value] of Object.entries(input)) {
     if (key === "locationId" || key === "createNewIfDuplicateAllowed") continue;
     if (key === "tags") {
@@ -240,92 +221,4 @@ function setLowerCase(
 ): void {
   if (value === undefined) delete contact[key];
   else contact[key] = value.toLowerCase();
-}
-
-export function normaliseTags(tags: string[]): string[] {
-  return [
-    ...new Set(tags.map((tag) => tag.trim()).filter((tag) => tag !== "")),
-  ];
-}
-
-/**
- * Returns a phone number in E.164. Numbers without `+` are read as national numbers of `country`.
- * NOTE: the real API's reply to an unparseable phone is not documented; the sandbox returns 422.
- */
-export function normalisePhone(
-  phone: string,
-  country: string | undefined,
-): string {
-  const region =
-    country !== undefined && isSupportedCountry(country.toUpperCase())
-      ? country.toUpperCase()
-      : "US";
-  const parsed = parsePhoneNumberFromString(phone, region as CountryCode);
-  if (parsed === undefined || !parsed.isPossible()) {
-    throw unprocessable([`phone must be a valid phone number, got "${phone}"`]);
-  }
-  return parsed.number;
-}
-
-function mergeCustomFields(
-  current: GhlCustomFieldValue[],
-  written: unknown[],
-): GhlCustomFieldValue[] {
-  const merged = new Map(current.map((field) => [field.id, field.value]));
-  for (const item of written) {
-    const field = (
-      typeof item === "object" && item !== null ? item : {}
-    ) as Record<string, unknown>;
-    const id =
-      typeof field.id === "string"
-        ? field.id
-        : typeof field.key === "string"
-          ? field.key
-          : undefined;
-    if (id === undefined) {
-      throw unprocessable([
-        "each value in customFields must have an id or a key",
-      ]);
-    }
-    // Write format is {id|key, field_value}; read format {id, value} is accepted too.
-    const value = "field_value" in field ? field.field_value : field.value;
-    if (value === null || value === "" || value === undefined)
-      merged.delete(id);
-    else merged.set(id, value);
-  }
-  return [...merged].map(([id, value]) => ({ id, value }));
-}
-
-const YEAR_FIRST = /^(\d{4})[-/._](\d{1,2})[-/._](\d{1,2})(T[\d:.]+Z?)?$/;
-const MONTH_FIRST = /^(\d{1,2})[-/._](\d{1,2})[-/._](\d{4})$/;
-
-/** Accepts the documented input formats (YYYY-MM-DD, MM/DD/YYYY, ... with - / . or _) and ISO date-times. */
-function applyDateOfBirth(contact: GhlContact, value: unknown): void {
-  if (value === null || value === "") {
-    delete contact.dateOfBirth;
-    delete contact.birthMonth;
-    delete contact.birthDay;
-    return;
-  }
-  const text = typeof value === "string" ? value : JSON.stringify(value);
-  const yearFirst = YEAR_FIRST.exec(text);
-  const monthFirst = MONTH_FIRST.exec(text);
-  const [year, month, day] = yearFirst
-    ? [yearFirst[1], yearFirst[2], yearFirst[3]]
-    : monthFirst
-      ? [monthFirst[3], monthFirst[1], monthFirst[2]]
-      : [];
-  const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
-  if (
-    year === undefined ||
-    Number.isNaN(date.getTime()) ||
-    date.getUTCDate() !== Number(day)
-  ) {
-    throw unprocessable([
-      `dateOfBirth must be a date such as 1990-09-25, got "${text}"`,
-    ]);
-  }
-  contact.dateOfBirth = date.toISOString();
-  contact.birthMonth = date.getUTCMonth();
-  contact.birthDay = date.getUTCDate();
 }

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { GhlApiError, unprocessable } from "./ghl-contact-fields.js";
+import { GhlApiError, unprocessable } from "./ghl-errors.js";
 import type { LocationOf } from "./ghl-routes.js";
 import {
   newGhlId,

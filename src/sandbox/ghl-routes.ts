@@ -1,13 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import {
   CREATE_FIELDS,
-  GhlApiError,
   UPDATE_FIELDS,
   UPSERT_FIELDS,
-  unprocessable,
   validateContactInput,
   type GhlContact,
 } from "./ghl-contact-fields.js";
+import { GhlApiError, unprocessable } from "./ghl-errors.js";
 import { searchContacts } from "./ghl-search.js";
 import type { GhlStore } from "./ghl-store.js";
 

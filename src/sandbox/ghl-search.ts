@@ -1,4 +1,5 @@
-import { unprocessable, type GhlContact } from "./ghl-contact-fields.js";
+import type { GhlContact } from "./ghl-contact-fields.js";
+import { unprocessable } from "./ghl-errors.js";
 
 /** A contact in a search result, with the cursor that `searchAfter` takes to continue after it. */
 export type GhlSearchHit = GhlContact & { searchAfter: unknown[] };

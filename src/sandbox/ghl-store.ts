@@ -1,12 +1,11 @@
 import { randomBytes } from "node:crypto";
 import {
   applyContactInput,
-  GhlApiError,
-  normalisePhone,
-  normaliseTags,
   type GhlContact,
   type GhlContactInput,
 } from "./ghl-contact-fields.js";
+import { GhlApiError } from "./ghl-errors.js";
+import { normalisePhone, normaliseTags } from "./ghl-field-formats.js";
 import type { RandomSource } from "./random.js";
 
 const ID_ALPHABET =
@@ -200,9 +199,11 @@ export class GhlStore {
     id: string,
     input: GhlContactInput,
   ): GhlContact {
-    const contact = this.getContact(locationId, id);
+    // The change is made on a copy, so an invalid field leaves the stored contact as it was.
+    const contact = structuredClone(this.getContact(locationId, id));
     applyContactInput(contact, input);
     contact.dateUpdated = nextTimestamp(contact.dateUpdated);
+    this.#locationContacts(locationId).set(id, contact);
     return contact;
   }
 

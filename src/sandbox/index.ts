@@ -13,7 +13,7 @@ export type {
   GhlSandboxLocation,
   GhlSandboxOptions,
 } from "./ghl-sandbox.js";
-export { GhlApiError } from "./ghl-contact-fields.js";
+export { GhlApiError } from "./ghl-errors.js";
 export type {
   GhlContact,
   GhlContactInput,
