@@ -170,7 +170,7 @@ describe("delivery", () => {
   });
 
   it("events of one contact run in arrival order", async () => {
-    harness = await startHarness();
+    harness = await startHarness({ sync: { coalesce_ms: 0 } });
     await harness.post(fixture("ContactCreate"));
     for (let i = 0; i < 20; i++)
       await harness.post({
@@ -178,10 +178,17 @@ describe("delivery", () => {
         firstName: `Name ${i}`,
       });
     await harness.waitForIdle();
+    // Updates that wait together collapse into the newest, so some names
+    // may be skipped, but the writes never go back to an older name.
     const names = writes(harness)
       .filter((r) => r.method === "PUT")
-      .map((r) => (r.body as Record<string, unknown>).first_name);
-    expect(names).toEqual(Array.from({ length: 20 }, (_, i) => `Name ${i}`));
+      .map((r) =>
+        Number(String((r.body as Record<string, unknown>).first_name).slice(5)),
+      );
+    expect(names.length).toBeGreaterThan(0);
+    expect(names).toEqual([...names].sort((a, b) => a - b));
+    expect(names.at(-1)).toBe(19);
+    expect(coopelContacts(harness)[0]!.first_name).toBe("Name 19");
   });
 
   it("events in the inbox survive a restart and are all synced", async () => {

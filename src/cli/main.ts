@@ -1,5 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { ConfigError, loadConfigFile } from "../config/load.js";
+import type { DeadLetterOptions } from "./dead-letters.js";
+import { OptionError } from "./option-error.js";
 
 /** Exit codes of every command. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
@@ -115,7 +117,98 @@ function buildProgram(setCode: (code: number) => void): Command {
       const { runHashPassword } = await import("./security.js");
       setCode(await runHashPassword());
     });
+
+  const selectOptions = (command: Command): Command =>
+    command
+      .option(
+        "-c, --config <file>",
+        "configuration file whose store to read",
+        "sync.config.yaml",
+      )
+      .option("--id <ids...>", "job ids, as listed by dead-letters")
+      .option("--account <id>", "GHL location id or Coopel account id")
+      .option("--type <type>", "event type, for example ContactUpdate")
+      .addOption(
+        new Option("--class <class>", "error class of the last failure")
+          .choices(["retryable", "permanent", "account"])
+          .argParser((value) => value),
+      )
+      .option("--since <date>", "only jobs given up at or after this ISO date")
+      .option("--limit <n>", "at most this many jobs, oldest first");
+
+  selectOptions(
+    program
+      .command("dead-letters")
+      .description(
+        "List paused accounts and the jobs the worker gave up on, with the error class, the attempts, the last request and the error.",
+      ),
+  )
+    .option("--json", "print JSON instead of text")
+    .addHelpText(
+      "after",
+      "\nExample:\n  ghl-coopel-sync dead-letters --config sync.config.yaml --class permanent",
+    )
+    .action(async (options: CliSelectOptions & { json?: boolean }) => {
+      const loaded = loadConfigFile(options.config);
+      const { runDeadLetters } = await import("./dead-letters.js");
+      setCode(
+        await runDeadLetters(loaded, {
+          ...fromCli(options),
+          json: options.json,
+        }),
+      );
+    });
+
+  selectOptions(
+    program
+      .command("replay")
+      .description(
+        "Queue dead jobs again: one (--id), a filtered set, or all (--all). Safe to repeat: a job already replayed is not queued twice, and a record created earlier is found before any create.",
+      ),
+  )
+    .option("--all", "replay every dead letter")
+    .option("--dry-run", "list what would be replayed and change nothing")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  ghl-coopel-sync replay --id 42\n  ghl-coopel-sync replay --account ve9EPM428h8vShlRW1KT --class retryable\n  ghl-coopel-sync replay --all",
+    )
+    .action(
+      async (
+        options: CliSelectOptions & { all?: boolean; dryRun?: boolean },
+      ) => {
+        const loaded = loadConfigFile(options.config);
+        const { runReplay } = await import("./replay.js");
+        setCode(
+          await runReplay(loaded, {
+            ...fromCli(options),
+            all: options.all,
+            dryRun: options.dryRun,
+          }),
+        );
+      },
+    );
   return program;
+}
+
+interface CliSelectOptions {
+  config: string;
+  id?: string[];
+  account?: string;
+  type?: string;
+  class?: "retryable" | "permanent" | "account";
+  since?: string;
+  limit?: string;
+}
+
+function fromCli(options: CliSelectOptions): DeadLetterOptions {
+  return {
+    id: options.id,
+    account: options.account,
+    type: options.type,
+    errorClass: options.class,
+    since: options.since,
+    limit: options.limit,
+  };
 }
 
 /** Runs the command line and returns the exit code. */
@@ -129,6 +222,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof OptionError) {
+      process.stderr.write(`${error.message}\n`);
+      return EXIT.usage;
     }
     if (error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n`);

@@ -60,6 +60,16 @@ const locationSchema = z
   })
   .strict();
 
+/** A request budget: `requests` in any window of `per_ms` milliseconds, and optionally per day. */
+const rateLimitSchema = z
+  .object({
+    requests: z.number().int().min(1),
+    per_ms: z.number().int().min(1),
+    daily: z.union([z.number().int().min(1), z.null()]).default(null),
+    background_reserve: z.number().min(0).max(1).default(0.1),
+  })
+  .strict();
+
 const ghlOAuthSchema = z
   .object({
     client_id: z.string().min(1),
@@ -154,6 +164,12 @@ export const configSchema = z
                 "each location id may appear once; remove the repeated entry",
             },
           ),
+        // GHL documents 100 requests per 10 s and 200,000 per day, per app and location.
+        rate_limit: rateLimitSchema.prefault({
+          requests: 100,
+          per_ms: 10_000,
+          daily: 200_000,
+        }),
         oauth: ghlOAuthSchema.optional(),
         webhooks: z
           .object({
@@ -187,6 +203,8 @@ export const configSchema = z
           .union([z.string().min(1), z.null()])
           .default("external_id"),
         routes: coopelRoutesSchema.prefault({}),
+        // Null sends without a client-side budget, for an API whose limits are unknown.
+        rate_limit: z.union([rateLimitSchema, z.null()]).default(null),
       })
       .strict()
       .refine(
@@ -206,6 +224,7 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        coalesce_ms: z.number().int().min(0).default(250),
       })
       .strict()
       .prefault({}),
@@ -228,6 +247,7 @@ export const configSchema = z
         retry_base_ms: z.number().int().min(1).default(500),
         retry_max_ms: z.number().int().min(1).default(300_000),
         poll_ms: z.number().int().min(1).default(200),
+        account_pause_ms: z.number().int().min(1000).default(60_000),
       })
       .strict()
       .prefault({}),

@@ -1,4 +1,4 @@
-import { ApiError } from "../engine/errors.js";
+import { ApiError, type ApiAccount } from "../engine/errors.js";
 import type { RequestSummary } from "../engine/ports.js";
 
 export interface JsonRequest {
@@ -13,6 +13,20 @@ export interface JsonRequest {
   timeoutMs: number;
   /** Receives a summary of the request, without headers or bodies. */
   log?: RequestSummary[];
+  /** The account the request is sent for; carried on ApiError and used for rate limits. */
+  account?: ApiAccount;
+  /** Budget of the account: `acquire` runs before sending, `observe` on every response. */
+  rateLimiter?: RequestRateLimiter;
+  priority?: "webhook" | "background";
+}
+
+/** The part of AccountRateLimiter that requestJson uses. */
+export interface RequestRateLimiter {
+  acquire(
+    account: ApiAccount,
+    priority?: "webhook" | "background",
+  ): Promise<void>;
+  observe(account: ApiAccount, headers: Headers): void;
 }
 
 /**
@@ -44,6 +58,8 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
     body = JSON.stringify(request.body);
   }
 
+  if (request.rateLimiter && request.account)
+    await request.rateLimiter.acquire(request.account, request.priority);
   const started = performance.now();
   const summary: RequestSummary = {
     method: request.method,
@@ -69,6 +85,7 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
       method: request.method,
       path: request.path,
       status: null,
+      account: request.account,
       cause,
       message: `${request.system} ${request.method} ${request.path} failed: ${
         timedOut
@@ -78,6 +95,8 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
     });
   }
 
+  if (request.rateLimiter && request.account)
+    request.rateLimiter.observe(request.account, response.headers);
   const text = await response.text().catch(() => "");
   summary.status = response.status;
   summary.durationMs = Math.round(performance.now() - started);
@@ -88,6 +107,7 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
       method: request.method,
       path: request.path,
       status: response.status,
+      account: request.account,
       body: parsed,
       retryAfterSeconds: parseRetryAfter(response.headers.get("retry-after")),
       message: `${request.system} ${request.method} ${request.path} failed: HTTP ${response.status} ${summarise(parsed)}`,

@@ -9,6 +9,7 @@ import type {
   CallContext,
   Completion,
   CoopelClient,
+  CoopelLookup,
   Job,
   Link,
   Store,
@@ -68,8 +69,17 @@ export class ContactSync {
     const { event } = job;
     const mapped = this.options.mapping.map(event.payload);
 
+    const sourceUpdatedAt = event.sourceUpdatedAt ?? null;
+
     if (link?.deletedAt != null)
       return done("skipped", "deleted_in_ghl", [], context, mapped.warnings);
+
+    if (
+      link?.sourceUpdatedAt != null &&
+      sourceUpdatedAt !== null &&
+      sourceUpdatedAt < link.sourceUpdatedAt
+    )
+      return done("skipped", "stale", [], context, mapped.warnings);
 
     if (link?.coopelId != null) {
       // A create that arrives after an update made the contact carries older
@@ -85,6 +95,7 @@ export class ContactSync {
           link,
           link.coopelId,
           fields,
+          sourceUpdatedAt,
           context,
           mapped.warnings,
         );
@@ -92,38 +103,50 @@ export class ContactSync {
         if (!(error instanceof ApiError && error.status === 404)) throw error;
         // Someone deleted the contact on Coopel; GHL still has it, so the sync creates it again.
         return this.create(
-          event.accountId,
+          job,
           ghlId,
           mapped,
+          sourceUpdatedAt,
           context,
           "recreated",
         );
       }
     }
 
-    const existing =
-      job.attempt > 1 ? await this.findCreatedEarlier(ghlId, context) : null;
+    // A repeated attempt may follow a create whose outcome was unknown (a
+    // timeout, a reset, a crash after sending), and an update without a link
+    // may follow a create that gave up after sending, so both look first. A
+    // failed lookup throws, so the job is retried and never falls through to
+    // a create.
+    const mayExist = job.attempt > 1 || event.type !== "ContactCreate";
+    const existing = mayExist
+      ? await this.findCreatedEarlier(ghlId, mapped.fields, context)
+      : null;
     if (existing) {
       const adopted = this.link(event.accountId, ghlId, existing, {});
       return this.update(
         adopted,
         existing,
         mapped.fields,
+        sourceUpdatedAt,
         context,
         mapped.warnings,
+        "adopted",
       );
     }
 
-    return this.create(event.accountId, ghlId, mapped, context, "created");
+    return this.create(job, ghlId, mapped, sourceUpdatedAt, context, "created");
   }
 
   private async create(
-    locationId: string,
+    job: Job,
     ghlId: string,
     mapped: MappedContact,
+    sourceUpdatedAt: number | null,
     context: CallContext,
     reason: string,
   ): Promise<Completion> {
+    const { event } = job;
     const body: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(mapped.fields))
       if (value !== null) body[key] = value;
@@ -136,33 +159,82 @@ export class ContactSync {
     const externalIdField = this.options.coopel.externalIdField;
     if (externalIdField) body[externalIdField] = ghlId;
 
-    const created = await this.options.coopel.createContact(body, context);
-    const newLink = this.link(
-      locationId,
-      ghlId,
-      created.id,
-      mergeHashes({}, mapped.fields),
-    );
+    let createdId: string;
+    try {
+      createdId = (await this.options.coopel.createContact(body, context)).id;
+    } catch (error) {
+      // A 422 may come after the record was stored (a validation of a
+      // secondary write, for example); look before treating it as final.
+      if (!(error instanceof ApiError && error.status === 422)) throw error;
+      const found = await this.findCreatedEarlier(
+        ghlId,
+        mapped.fields,
+        context,
+      );
+      if (found === null) throw error;
+      const adopted = this.link(event.accountId, ghlId, found, {});
+      return this.update(
+        adopted,
+        found,
+        mapped.fields,
+        sourceUpdatedAt,
+        context,
+        mapped.warnings,
+        "adopted",
+      );
+    }
+    const newLink: Link = {
+      ...this.link(
+        event.accountId,
+        ghlId,
+        createdId,
+        mergeHashes({}, mapped.fields),
+      ),
+      sourceUpdatedAt,
+    };
     return done("synced", reason, [newLink], context, mapped.warnings);
   }
 
+  /**
+   * Sends the fields that differ from what the sync last wrote. The link
+   * keeps the newest source update time even when nothing changed, so that
+   * an older event arriving later is recognised as stale.
+   */
   private async update(
     link: Link,
     coopelId: string,
     fields: Record<string, unknown>,
+    sourceUpdatedAt: number | null,
     context: CallContext,
     warnings: string[],
+    reason = "updated",
   ): Promise<Completion> {
+    const newest =
+      sourceUpdatedAt === null
+        ? (link.sourceUpdatedAt ?? null)
+        : Math.max(sourceUpdatedAt, link.sourceUpdatedAt ?? -Infinity);
     const changed = changedFields(fields, link.fieldHashes);
-    if (Object.keys(changed).length === 0)
-      return done("skipped", "no_change", [], context, warnings);
+    if (Object.keys(changed).length === 0) {
+      const links =
+        newest !== (link.sourceUpdatedAt ?? null) || reason === "adopted"
+          ? [{ ...link, sourceUpdatedAt: newest, updatedAt: this.now() }]
+          : [];
+      return done(
+        links.length > 0 && reason === "adopted" ? "synced" : "skipped",
+        reason === "adopted" ? "adopted" : "no_change",
+        links,
+        context,
+        warnings,
+      );
+    }
     await this.options.coopel.updateContact(coopelId, changed, context);
-    const updated = {
+    const updated: Link = {
       ...link,
       fieldHashes: mergeHashes(link.fieldHashes, changed),
+      sourceUpdatedAt: newest,
       updatedAt: this.now(),
     };
-    return done("synced", "updated", [updated], context, warnings);
+    return done("synced", reason, [updated], context, warnings);
   }
 
   private async delete(
@@ -178,22 +250,29 @@ export class ContactSync {
     });
     if (link?.deletedAt != null)
       return done("skipped", "already_deleted", [], context);
-    if (link?.coopelId == null)
-      return done("skipped", "unknown_contact", [tombstone(link)], context);
+    let coopelId = link?.coopelId ?? null;
+    if (coopelId === null) {
+      // A create that gave up after sending may have stored the contact
+      // without a link; only a match on the external id is deleted.
+      coopelId = await this.findByExternalId(ghlId, context);
+      if (coopelId === null)
+        return done("skipped", "unknown_contact", [tombstone(link)], context);
+      link = this.link(locationId, ghlId, coopelId, {});
+    }
 
     const policy = this.options.deletePolicy;
     if (policy.policy === "ignore")
       return done("skipped", "delete_ignored", [tombstone(link)], context);
     if (policy.policy === "mark") {
       await this.options.coopel.updateContact(
-        link.coopelId,
+        coopelId,
         { [policy.mark_field]: policy.mark_value },
         context,
       );
       return done("synced", "marked_deleted", [tombstone(link)], context);
     }
     try {
-      await this.options.coopel.deleteContact(link.coopelId, context);
+      await this.options.coopel.deleteContact(coopelId, context);
     } catch (error) {
       // Already gone on Coopel: the goal of the delete is met.
       if (!(error instanceof ApiError && error.status === 404)) throw error;
@@ -201,8 +280,42 @@ export class ContactSync {
     return done("synced", "deleted", [tombstone(link)], context);
   }
 
-  /** Looks for a contact that an earlier attempt may have created before its answer was lost. */
+  /**
+   * Looks for a contact that an earlier attempt may have created before its
+   * answer was lost: by the external id field, then by email, then by E.164
+   * phone. A contact found by email or phone counts only when it carries no
+   * other GHL id. Lookup failures propagate, because "lookup failed" must
+   * never be read as "not found".
+   */
   private async findCreatedEarlier(
+    ghlId: string,
+    fields: Record<string, unknown>,
+    context: CallContext,
+  ): Promise<string | null> {
+    const { coopel } = this.options;
+    const externalIdField = coopel.externalIdField;
+    const byExternalId = await this.findByExternalId(ghlId, context);
+    if (byExternalId !== null) return byExternalId;
+    const unclaimed = (record: Record<string, unknown>): boolean => {
+      if (!externalIdField) return true;
+      const value = record[externalIdField];
+      return value === undefined || value === null || value === "";
+    };
+    const lookups: CoopelLookup[] = [];
+    if (typeof fields.email === "string" && fields.email !== "")
+      lookups.push({ email: fields.email });
+    if (typeof fields.phone === "string" && fields.phone.startsWith("+"))
+      lookups.push({ phone: fields.phone });
+    for (const lookup of lookups) {
+      const found = await coopel.findContacts(lookup, context);
+      const match = found.find((candidate) => unclaimed(candidate.record));
+      if (match) return match.id;
+    }
+    return null;
+  }
+
+  /** Returns the Coopel contact whose external id field is `ghlId`, or null; null also when no such field is configured. */
+  private async findByExternalId(
     ghlId: string,
     context: CallContext,
   ): Promise<string | null> {
@@ -213,7 +326,7 @@ export class ContactSync {
       context,
     );
     const match = found.find(
-      (candidate) => candidate.record[externalIdField] === ghlId,
+      (candidate) => String(candidate.record[externalIdField]) === ghlId,
     );
     return match?.id ?? null;
   }

@@ -8,6 +8,13 @@ export const CONTACT_EVENT_TYPES = [
   "ContactDelete",
 ] as const;
 
+/**
+ * Event types that carry the whole record, so that pending ones of one record
+ * can collapse into the newest. Creates are left out: a create that finds the
+ * record linked is skipped, so it must not stand in for an update.
+ */
+export const COALESCED_EVENT_TYPES = ["ContactUpdate"] as const;
+
 /** Routes each job to the handler of its entity. */
 export class SyncEngine {
   constructor(private readonly contacts: ContactSync) {}

@@ -20,6 +20,14 @@ export interface InboxEvent {
   deliveryId: string | null;
   /** Epoch milliseconds when the receiver accepted the event. */
   receivedAt: number;
+  /**
+   * Epoch milliseconds when the source last changed the record, when the
+   * event carries it. Used to skip stale events and to pick the newest of
+   * coalesced ones; null when unknown.
+   */
+  sourceUpdatedAt?: number | null;
+  /** Epoch milliseconds before which the job is not claimed; defaults to `receivedAt`. */
+  runAt?: number;
   payload: Record<string, unknown>;
 }
 
@@ -51,6 +59,12 @@ export interface Link {
   fieldHashes: Record<string, string>;
   /** Epoch milliseconds when GHL reported the record deleted; null while it exists. */
   deletedAt: number | null;
+  /**
+   * The source's update time (epoch milliseconds) of the newest event
+   * applied to this record; events older than it are skipped. Null when no
+   * applied event carried one.
+   */
+  sourceUpdatedAt?: number | null;
   updatedAt: number;
 }
 
@@ -84,9 +98,63 @@ export interface RequestSummary {
 
 /** A failed attempt, kept on the job and in the dead-letter list. */
 export interface JobFailure {
-  errorClass: "retryable" | "permanent";
+  errorClass: "retryable" | "permanent" | "account";
   message: string;
   requests: RequestSummary[];
+}
+
+/** An account whose jobs are held because the API rejected the account itself. */
+export interface AccountPause {
+  /** The system whose API rejected the account. */
+  system: Source;
+  accountId: string;
+  /** Machine-readable reason, for example `token_invalid` or `missing_scope`. */
+  reason: string;
+  /** The error message that caused the pause. */
+  message: string;
+  pausedAt: number;
+  /**
+   * Epoch milliseconds from which the account's jobs are claimed again; the
+   * first of them that fails the same way pauses the account again.
+   */
+  retryAt: number;
+}
+
+/** Filters of the dead-letter list; unset fields match everything. */
+export interface DeadLetterFilter {
+  ids?: string[];
+  accountId?: string;
+  type?: string;
+  errorClass?: JobFailure["errorClass"];
+  /** Only jobs that gave up at or after this epoch millisecond. */
+  since?: number;
+  limit?: number;
+}
+
+/** A job that the worker gave up on, with what is needed to understand and replay it. */
+export interface DeadLetter {
+  id: string;
+  event: InboxEvent;
+  errorClass: JobFailure["errorClass"];
+  lastError: string;
+  /** The requests of the last attempt, without headers or bodies. */
+  requests: RequestSummary[];
+  attempts: number;
+  finishedAt: number;
+}
+
+/** Options of `Queue.claim`. */
+export interface ClaimOptions {
+  /**
+   * Event types whose pending jobs of one ordering key collapse into the one
+   * with the newest `sourceUpdatedAt` (then the newest id) when claimed; the
+   * others end as skipped with reason `coalesced`. The kept job's payload
+   * becomes the merge of the run's payloads, older first, because an update
+   * may leave out fields it did not change; its attempt count becomes the
+   * highest of the run. A job of another type ends the run, so a delete
+   * never merges with the updates around it.
+   */
+  coalesceTypes?: readonly string[];
 }
 
 /** The durable inbox and its queue of jobs. */
@@ -97,13 +165,19 @@ export interface Queue {
    * Claims up to `limit` runnable jobs for `leaseMs`. A job is runnable when
    * no older job with the same ordering key is pending or running.
    */
-  claim(workerId: string, limit: number, leaseMs: number): Promise<Job[]>;
+  claim(
+    workerId: string,
+    limit: number,
+    leaseMs: number,
+    options?: ClaimOptions,
+  ): Promise<Job[]>;
   /**
-   * Extends to `leaseMs` from now the leases that `workerId` still holds on
-   * the given jobs, so that a slow job is not run a second time while its
-   * worker is alive. Jobs the worker no longer holds are left alone.
+   * Extends the leases of running jobs that `workerId` still holds to
+   * `leaseMs` from now, so that a job slower than one lease is not handed
+   * to another worker while it runs. Jobs the worker no longer holds are
+   * left alone.
    */
-  renewLeases(
+  extendLeases(
     workerId: string,
     jobIds: string[],
     leaseMs: number,
@@ -113,6 +187,23 @@ export interface Queue {
   retry(job: Job, runAt: number, failure: JobFailure): Promise<void>;
   /** Gives up on the job and stores it in the dead-letter list. */
   deadLetter(job: Job, failure: JobFailure): Promise<void>;
+  /**
+   * Pauses an account and returns `job` to pending without counting its
+   * attempt. Until `pause.retryAt`, no job is claimed whose event comes from
+   * that account, nor any GHL job while its Coopel account is paused.
+   */
+  pauseAccount(job: Job, pause: AccountPause): Promise<void>;
+  /** Lifts a pause at once; returns false when the account was not paused. */
+  resumeAccount(system: Source, accountId: string): Promise<boolean>;
+  listPausedAccounts(): Promise<AccountPause[]>;
+  listDeadLetters(filter: DeadLetterFilter): Promise<DeadLetter[]>;
+  /**
+   * Makes the matching dead jobs pending again and returns how many. Their
+   * attempt count restarts at 1, so the next run counts as a repeat and
+   * looks up before creating. Jobs that are no longer dead are left alone, so
+   * repeating a replay does nothing new.
+   */
+  replayDeadLetters(filter: DeadLetterFilter): Promise<number>;
   /** Number of jobs not finished yet. */
   depth(): Promise<number>;
   /** Calls `listener` when new jobs may be runnable; returns a function that unsubscribes. */
@@ -160,6 +251,8 @@ export interface CoopelLookup {
 /** Per-job context for connector calls: the requests sent are appended to `requests`. */
 export interface CallContext {
   requests: RequestSummary[];
+  /** Whether the calls serve a webhook event or background work; background work yields first when budgets run low. */
+  priority?: "webhook" | "background";
 }
 
 /** The Coopel API as the engine uses it. Failures throw ApiError. */

@@ -1,6 +1,19 @@
 import { randomUUID } from "node:crypto";
-import { ApiError, AttemptError } from "./errors.js";
-import type { Completion, Job, JobFailure, Logger, Queue } from "./ports.js";
+import {
+  ApiError,
+  AttemptError,
+  classifyApiError,
+  DeferralError,
+  type AccountPauseReason,
+} from "./errors.js";
+import type {
+  AccountPause,
+  Completion,
+  Job,
+  JobFailure,
+  Logger,
+  Queue,
+} from "./ports.js";
 
 export interface WorkerOptions {
   queue: Queue;
@@ -12,11 +25,15 @@ export interface WorkerOptions {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  /** How long an account stays paused after an account-level failure before its jobs are tried again. */
+  accountPauseMs: number;
+  /** Event types whose pending jobs of one record collapse into the newest when claimed. */
+  coalesceTypes?: readonly string[];
   workerId?: string;
   /** Called after each job ends, with its final state. */
   onJobEnd?: (
     job: Job,
-    result: "completed" | "retry" | "dead",
+    result: "completed" | "retry" | "dead" | "paused",
     completion?: Completion,
   ) => void;
 }
@@ -30,8 +47,9 @@ export class Worker {
   readonly id: string;
   private running = false;
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly runningJobIds = new Set<string>();
-  private renewTimer: NodeJS.Timeout | null = null;
+  /** Ids of the jobs this worker is running, for lease renewal. */
+  private readonly runningIds = new Set<string>();
+  private heartbeat: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -44,30 +62,35 @@ export class Worker {
     if (this.running) return;
     this.running = true;
     this.unsubscribe = this.options.queue.subscribe(() => this.wake?.());
+    this.heartbeat = setInterval(
+      () => void this.renewLeases(),
+      Math.max(100, Math.floor(this.options.leaseMs / 3)),
+    );
+    this.heartbeat.unref();
     this.loop = this.run();
-    // Renewing at a third of the lease leaves two chances before it expires.
-    const every = Math.max(100, Math.floor(this.options.leaseMs / 3));
-    this.renewTimer = setInterval(() => this.renewLeases(), every);
-    this.renewTimer.unref();
   }
 
-  private renewLeases(): void {
-    if (this.runningJobIds.size === 0) return;
-    const ids = [...this.runningJobIds];
-    this.options.queue
-      .renewLeases(this.id, ids, this.options.leaseMs)
-      .catch((error: unknown) => {
-        this.options.logger.warn(
-          { err: error, workerId: this.id, jobs: ids.length },
-          "renewing job leases failed; a job that outlives its lease may run twice",
-        );
-      });
+  private async renewLeases(): Promise<void> {
+    if (this.runningIds.size === 0) return;
+    try {
+      await this.options.queue.extendLeases(
+        this.id,
+        [...this.runningIds],
+        this.options.leaseMs,
+      );
+    } catch (error) {
+      this.options.logger.error(
+        { err: error, workerId: this.id },
+        "renewing job leases failed; jobs that outlive their lease may run twice",
+      );
+    }
   }
 
   /** Stops claiming and waits up to `graceMs` for running jobs; unfinished ones run again after their lease. */
   async stop(graceMs = 10_000): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    if (this.heartbeat) clearInterval(this.heartbeat);
     this.unsubscribe?.();
     this.wake?.();
     await this.loop;
@@ -75,38 +98,32 @@ export class Worker {
       setTimeout(resolve, graceMs).unref(),
     );
     await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
-    if (this.renewTimer) clearInterval(this.renewTimer);
   }
 
   private async run(): Promise<void> {
     const { queue, concurrency, leaseMs, pollMs, logger } = this.options;
-    let claimFailures = 0;
     while (this.running) {
       const free = concurrency - this.inFlight.size;
       let claimed: Job[] = [];
       if (free > 0) {
         try {
-          claimed = await queue.claim(this.id, free, leaseMs);
-          claimFailures = 0;
+          claimed = await queue.claim(this.id, free, leaseMs, {
+            coalesceTypes: this.options.coalesceTypes ?? [],
+          });
         } catch (error) {
-          claimFailures += 1;
-          // Log the first failure and then every 50th, and back off up to 5 s between tries.
-          if (claimFailures === 1 || claimFailures % 50 === 0) {
-            logger.error(
-              { err: error, workerId: this.id, failures: claimFailures },
-              "claiming jobs failed; trying again",
-            );
-          }
-          await this.sleep(
-            Math.min(5000, pollMs * 2 ** Math.min(claimFailures, 10)),
+          logger.error(
+            { err: error, workerId: this.id },
+            "claiming jobs failed; trying again",
           );
-          continue;
         }
       }
       for (const job of claimed) {
-        this.runningJobIds.add(job.id);
+        // A job whose lease ran out while this worker still runs it comes
+        // back from claim; the run in progress finishes it.
+        if (this.runningIds.has(job.id)) continue;
+        this.runningIds.add(job.id);
         const task = this.runJob(job).finally(() => {
-          this.runningJobIds.delete(job.id);
+          this.runningIds.delete(job.id);
           this.inFlight.delete(task);
           this.wake?.();
         });
@@ -167,8 +184,44 @@ export class Worker {
 
   private async fail(job: Job, error: unknown, log: Logger): Promise<void> {
     const { queue, maxAttempts } = this.options;
-    const failure = describeFailure(error);
+    const { failure, pauseReason } = describeFailure(error);
+    const root = rootError(error);
     try {
+      if (root instanceof DeferralError) {
+        log.debug(
+          {
+            reason: root.reason,
+            retryAt: new Date(root.retryAt).toISOString(),
+          },
+          root.message,
+        );
+        await queue.pauseAccount(job, {
+          system: root.account.system,
+          accountId: root.account.accountId,
+          reason: root.reason,
+          message: root.message,
+          pausedAt: Date.now(),
+          retryAt: root.retryAt,
+        });
+        this.options.onJobEnd?.(job, "paused");
+        return;
+      }
+      if (failure.errorClass === "account" && pauseReason !== null) {
+        const pause = this.accountPause(job, error, pauseReason);
+        log.warn(
+          {
+            err: error,
+            system: pause.system,
+            pausedAccountId: pause.accountId,
+            reason: pause.reason,
+            retryAt: new Date(pause.retryAt).toISOString(),
+          },
+          `${pause.system} account ${pause.accountId} paused (${pause.reason}); its jobs wait until ${new Date(pause.retryAt).toISOString()} or until it is resumed`,
+        );
+        await queue.pauseAccount(job, pause);
+        this.options.onJobEnd?.(job, "paused");
+        return;
+      }
       if (failure.errorClass === "retryable" && job.attempt < maxAttempts) {
         const delay = this.retryDelay(job.attempt, error);
         log.warn({ err: error, delayMs: delay }, "job failed; retrying");
@@ -190,6 +243,27 @@ export class Worker {
     }
   }
 
+  private accountPause(
+    job: Job,
+    error: unknown,
+    reason: AccountPauseReason,
+  ): AccountPause {
+    const root = rootError(error);
+    const account =
+      root instanceof ApiError && root.account !== null
+        ? root.account
+        : { system: job.event.source, accountId: job.event.accountId };
+    const now = Date.now();
+    return {
+      system: account.system,
+      accountId: account.accountId,
+      reason,
+      message: root instanceof Error ? root.message : String(root),
+      pausedAt: now,
+      retryAt: now + this.options.accountPauseMs,
+    };
+  }
+
   /** Exponential backoff with full jitter, at least the server's Retry-After. */
   private retryDelay(attempt: number, error: unknown): number {
     const { retryBaseMs, retryMaxMs } = this.options;
@@ -204,21 +278,27 @@ export class Worker {
   }
 }
 
-function describeFailure(thrown: unknown): JobFailure {
+function describeFailure(thrown: unknown): {
+  failure: JobFailure;
+  pauseReason: AccountPauseReason | null;
+} {
   const requests = thrown instanceof AttemptError ? thrown.requests : [];
   const error = rootError(thrown);
   if (error instanceof ApiError) {
+    const { errorClass, pauseReason } = classifyApiError(error);
     return {
-      errorClass: error.retryable ? "retryable" : "permanent",
-      message: error.message,
-      requests,
+      failure: { errorClass, message: error.message, requests },
+      pauseReason,
     };
   }
   // An unexpected error may be transient (a store hiccup); retry it until the attempts run out.
   return {
-    errorClass: "retryable",
-    message: error instanceof Error ? error.message : String(error),
-    requests,
+    failure: {
+      errorClass: "retryable",
+      message: error instanceof Error ? error.message : String(error),
+      requests,
+    },
+    pauseReason: null,
   };
 }
 

@@ -259,7 +259,7 @@ export class PostgresQueue implements Queue {
     );
   }
 
-  async renewLeases(
+  async extendLeases(
     workerId: string,
     jobIds: string[],
     leaseMs: number,

@@ -1,12 +1,18 @@
 import { EventEmitter } from "node:events";
 import type { Database, Statement } from "better-sqlite3";
 import type {
+  AccountPause,
+  ClaimOptions,
   Completion,
+  DeadLetter,
+  DeadLetterFilter,
   EnqueueResult,
   InboxEvent,
   Job,
   JobFailure,
   Queue,
+  RequestSummary,
+  Source,
 } from "../engine/ports.js";
 import { writeLinks } from "../store/sqlite/links.js";
 
@@ -26,7 +32,38 @@ interface JobRow {
   received_at: number;
   payload: string;
   attempt: number;
+  source_updated_at: number | null;
 }
+
+interface DeadRow extends JobRow {
+  error_class: JobFailure["errorClass"];
+  last_error: string | null;
+  requests: string | null;
+  finished_at: number;
+}
+
+interface PauseRow {
+  system: Source;
+  account_id: string;
+  reason: string;
+  message: string;
+  paused_at: number;
+  retry_at: number;
+}
+
+const JOB_COLUMNS =
+  "id, source, account_id, type, ordering_key, delivery_id, received_at, payload, attempt, source_updated_at";
+
+/**
+ * SQL condition, on a job aliased `j`, that is true while a pause holds it:
+ * its own account is paused, or it comes from GHL and the Coopel account it
+ * writes to is paused. Takes the current time as `@now`.
+ */
+const HELD_BY_PAUSE = `EXISTS (
+  SELECT 1 FROM account_pauses AS p
+  WHERE p.retry_at > @now
+    AND ((p.system = j.source AND p.account_id = j.account_id)
+      OR (p.system = 'coopel' AND j.source = 'ghl')))`;
 
 /**
  * The Queue port on SQLite. Enqueues that arrive together share one
@@ -42,10 +79,19 @@ export class SqliteQueue implements Queue {
     insertJob: Statement;
     reap: Statement;
     selectRunnable: Statement;
+    selectFollowing: Statement;
     markRunning: Statement;
+    markCoalesced: Statement;
+    setCoalesced: Statement;
+    extendLease: Statement;
     complete: Statement;
+    clearPauses: Statement;
     retry: Statement;
     dead: Statement;
+    upsertPause: Statement;
+    releasePaused: Statement;
+    deletePause: Statement;
+    listPauses: Statement;
     depth: Statement;
   };
 
@@ -59,27 +105,50 @@ export class SqliteQueue implements Queue {
         "INSERT OR IGNORE INTO deliveries (source, delivery_id, received_at) VALUES (?, ?, ?)",
       ),
       insertJob: db.prepare(`
-        INSERT INTO jobs (source, account_id, type, ordering_key, delivery_id, received_at, payload, run_at)
-        VALUES (@source, @accountId, @type, @orderingKey, @deliveryId, @receivedAt, @payload, @receivedAt)`),
+        INSERT INTO jobs (source, account_id, type, ordering_key, delivery_id, received_at, payload, run_at, source_updated_at)
+        VALUES (@source, @accountId, @type, @orderingKey, @deliveryId, @receivedAt, @payload, @runAt, @sourceUpdatedAt)`),
       reap: db.prepare(
         "UPDATE jobs SET state = 'pending', lease_owner = NULL WHERE state = 'running' AND lease_until < ?",
       ),
+      // A job is runnable when no earlier job of its key is unfinished and no
+      // job of its key is running (a replayed dead job is older than the
+      // jobs that ran after it). The state IN term lets SQLite use the
+      // partial index jobs_active_by_key.
       selectRunnable: db.prepare(`
-        SELECT id, source, account_id, type, ordering_key, delivery_id, received_at, payload, attempt
+        SELECT ${JOB_COLUMNS}
         FROM jobs AS j
-        WHERE state = 'pending' AND run_at <= ?
+        WHERE state = 'pending' AND run_at <= @now
           AND NOT EXISTS (
-            SELECT 1 FROM jobs AS earlier
-            WHERE earlier.ordering_key = j.ordering_key AND earlier.id < j.id
-              AND earlier.state IN ('pending', 'running'))
-        ORDER BY id LIMIT ?`),
+            SELECT 1 FROM jobs AS other
+            WHERE other.ordering_key = j.ordering_key AND other.state IN ('pending', 'running')
+              AND other.id != j.id AND (other.state = 'running' OR other.id < j.id))
+          AND NOT ${HELD_BY_PAUSE}
+        ORDER BY id LIMIT @limit`),
+      selectFollowing: db.prepare(`
+        SELECT ${JOB_COLUMNS} FROM jobs
+        WHERE ordering_key = ? AND id > ? AND state = 'pending'
+        ORDER BY id`),
       markRunning: db.prepare(
         "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = ?, lease_until = ? WHERE id = ?",
+      ),
+      markCoalesced: db.prepare(`
+        UPDATE jobs SET state = 'done', outcome = 'skipped', reason = 'coalesced', finished_at = ?,
+          lease_owner = NULL
+        WHERE id = ?`),
+      setCoalesced: db.prepare(
+        "UPDATE jobs SET attempt = ?, payload = ? WHERE id = ?",
+      ),
+      extendLease: db.prepare(
+        "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
       ),
       complete: db.prepare(`
         UPDATE jobs SET state = 'done', outcome = @outcome, reason = @reason, wrote = @wrote,
           finished_at = @finishedAt, requests = @requests, warnings = @warnings, lease_owner = NULL
         WHERE id = @id`),
+      clearPauses: db.prepare(`
+        DELETE FROM account_pauses
+        WHERE retry_at <= @now
+          AND ((system = @source AND account_id = @accountId) OR (system = 'coopel' AND @source = 'ghl'))`),
       retry: db.prepare(`
         UPDATE jobs SET state = 'pending', run_at = @runAt, last_error = @message, error_class = @errorClass,
           requests = @requests, lease_owner = NULL
@@ -88,6 +157,23 @@ export class SqliteQueue implements Queue {
         UPDATE jobs SET state = 'dead', outcome = 'failed', finished_at = @finishedAt, last_error = @message,
           error_class = @errorClass, requests = @requests, lease_owner = NULL
         WHERE id = @id`),
+      upsertPause: db.prepare(`
+        INSERT INTO account_pauses (system, account_id, reason, message, paused_at, retry_at)
+        VALUES (@system, @accountId, @reason, @message, @pausedAt, @retryAt)
+        ON CONFLICT (system, account_id) DO UPDATE SET
+          reason = excluded.reason, message = excluded.message, retry_at = excluded.retry_at,
+          paused_at = CASE WHEN account_pauses.retry_at > excluded.paused_at
+            THEN account_pauses.paused_at ELSE excluded.paused_at END`),
+      releasePaused: db.prepare(`
+        UPDATE jobs SET state = 'pending', attempt = MAX(attempt - 1, 0), run_at = @now, last_error = @message,
+          error_class = 'account', requests = @requests, lease_owner = NULL
+        WHERE id = @id`),
+      deletePause: db.prepare(
+        "DELETE FROM account_pauses WHERE system = ? AND account_id = ?",
+      ),
+      listPauses: db.prepare(
+        "SELECT * FROM account_pauses WHERE retry_at > ? ORDER BY paused_at",
+      ),
       depth: db.prepare(
         "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('pending', 'running')",
       ),
@@ -132,40 +218,96 @@ export class SqliteQueue implements Queue {
       if (fresh.changes === 0) return "duplicate";
     }
     this.statements.insertJob.run({
-      ...event,
+      source: event.source,
+      accountId: event.accountId,
+      type: event.type,
+      orderingKey: event.orderingKey,
+      deliveryId: event.deliveryId,
+      receivedAt: event.receivedAt,
+      runAt: event.runAt ?? event.receivedAt,
+      sourceUpdatedAt: event.sourceUpdatedAt ?? null,
       payload: JSON.stringify(event.payload),
     });
     return "accepted";
   }
 
-  claim(workerId: string, limit: number, leaseMs: number): Promise<Job[]> {
+  claim(
+    workerId: string,
+    limit: number,
+    leaseMs: number,
+    options: ClaimOptions = {},
+  ): Promise<Job[]> {
     const now = this.now();
+    const coalesceTypes = new Set(options.coalesceTypes ?? []);
     const rows = this.db
       .transaction(() => {
         this.statements.reap.run(now);
-        const found = this.statements.selectRunnable.all(
+        const found = this.statements.selectRunnable.all({
           now,
           limit,
-        ) as JobRow[];
-        for (const row of found)
-          this.statements.markRunning.run(workerId, now + leaseMs, row.id);
-        return found;
+        }) as JobRow[];
+        const claimed: JobRow[] = [];
+        for (const row of found) {
+          const chosen = coalesceTypes.has(row.type)
+            ? this.coalesce(row, coalesceTypes, now)
+            : row;
+          this.statements.markRunning.run(workerId, now + leaseMs, chosen.id);
+          claimed.push(chosen);
+        }
+        return claimed;
       })
       .immediate();
     return Promise.resolve(rows.map(rowToJob));
   }
 
-  renewLeases(
+  /**
+   * Collapses `first` and the pending jobs right after it with the same key
+   * and a coalescible type into the newest by source update time (then by
+   * id). Marks the others skipped and returns the one to run.
+   */
+  private coalesce(
+    first: JobRow,
+    coalesceTypes: ReadonlySet<string>,
+    now: number,
+  ): JobRow {
+    const run = [first];
+    const following = this.statements.selectFollowing.all(
+      first.ordering_key,
+      first.id,
+    ) as JobRow[];
+    for (const row of following) {
+      if (!coalesceTypes.has(row.type)) break;
+      run.push(row);
+    }
+    if (run.length === 1) return first;
+    const ordered = [...run].sort((a, b) =>
+      isNewer(a, b) ? 1 : isNewer(b, a) ? -1 : 0,
+    );
+    const newest = ordered[ordered.length - 1]!;
+    for (const row of run)
+      if (row !== newest) this.statements.markCoalesced.run(now, row.id);
+    // Updates may leave out unchanged fields, so the kept payload is the
+    // merge of the run, older first. An older job may also have sent a
+    // create whose outcome is unknown; the kept job inherits its attempt
+    // count so that it looks up before creating.
+    const merged: Record<string, unknown> = {};
+    for (const row of ordered)
+      Object.assign(merged, JSON.parse(row.payload) as object);
+    const payload = JSON.stringify(merged);
+    const attempt = Math.max(...run.map((row) => row.attempt));
+    this.statements.setCoalesced.run(attempt, payload, newest.id);
+    return { ...newest, attempt, payload };
+  }
+
+  extendLeases(
     workerId: string,
     jobIds: string[],
     leaseMs: number,
   ): Promise<void> {
-    const until = this.now() + leaseMs;
-    const renew = this.db.prepare(
-      "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
-    );
+    const leaseUntil = this.now() + leaseMs;
     this.db.transaction(() => {
-      for (const id of jobIds) renew.run(until, Number(id), workerId);
+      for (const id of jobIds)
+        this.statements.extendLease.run(leaseUntil, Number(id), workerId);
     })();
     return Promise.resolve();
   }
@@ -185,6 +327,11 @@ export class SqliteQueue implements Queue {
             completion.warnings.length > 0
               ? JSON.stringify(completion.warnings)
               : null,
+        });
+        this.statements.clearPauses.run({
+          now: this.now(),
+          source: job.event.source,
+          accountId: job.event.accountId,
         });
       })
       .immediate();
@@ -215,6 +362,81 @@ export class SqliteQueue implements Queue {
     return Promise.resolve();
   }
 
+  pauseAccount(job: Job, pause: AccountPause): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.statements.upsertPause.run({ ...pause });
+        this.statements.releasePaused.run({
+          id: Number(job.id),
+          now: this.now(),
+          message: pause.message,
+          requests: "[]",
+        });
+      })
+      .immediate();
+    return Promise.resolve();
+  }
+
+  resumeAccount(system: Source, accountId: string): Promise<boolean> {
+    const result = this.statements.deletePause.run(system, accountId);
+    if (result.changes > 0) this.emitter.emit("enqueued");
+    return Promise.resolve(result.changes > 0);
+  }
+
+  listPausedAccounts(): Promise<AccountPause[]> {
+    const rows = this.statements.listPauses.all(this.now()) as PauseRow[];
+    return Promise.resolve(
+      rows.map((row) => ({
+        system: row.system,
+        accountId: row.account_id,
+        reason: row.reason,
+        message: row.message,
+        pausedAt: row.paused_at,
+        retryAt: row.retry_at,
+      })),
+    );
+  }
+
+  listDeadLetters(filter: DeadLetterFilter): Promise<DeadLetter[]> {
+    const { where, params } = deadLetterWhere(filter);
+    const limit =
+      filter.limit !== undefined ? `LIMIT ${sqlLimit(filter.limit)}` : "";
+    const rows = this.db
+      .prepare(
+        `SELECT ${JOB_COLUMNS}, error_class, last_error, requests, finished_at
+         FROM jobs WHERE ${where} ORDER BY id ${limit}`,
+      )
+      .all(params) as DeadRow[];
+    return Promise.resolve(
+      rows.map((row) => ({
+        id: String(row.id),
+        event: rowToJob(row).event,
+        errorClass: row.error_class,
+        lastError: row.last_error ?? "",
+        requests: JSON.parse(row.requests ?? "[]") as RequestSummary[],
+        attempts: row.attempt,
+        finishedAt: row.finished_at,
+      })),
+    );
+  }
+
+  replayDeadLetters(filter: DeadLetterFilter): Promise<number> {
+    const { where, params } = deadLetterWhere(filter);
+    const limit =
+      filter.limit !== undefined
+        ? `AND id IN (SELECT id FROM jobs WHERE ${where} ORDER BY id LIMIT ${sqlLimit(filter.limit)})`
+        : "";
+    const result = this.db
+      .prepare(
+        `UPDATE jobs SET state = 'pending', attempt = 1, run_at = @now, outcome = NULL,
+           finished_at = NULL, lease_owner = NULL
+         WHERE ${where} ${limit}`,
+      )
+      .run({ ...params, now: this.now() });
+    if (result.changes > 0) this.emitter.emit("enqueued");
+    return Promise.resolve(result.changes);
+  }
+
   depth(): Promise<number> {
     return Promise.resolve((this.statements.depth.get() as { n: number }).n);
   }
@@ -231,6 +453,49 @@ export class SqliteQueue implements Queue {
   }
 }
 
+function sqlLimit(limit: number): number {
+  return Math.max(0, Math.trunc(limit));
+}
+
+function isNewer(row: JobRow, than: JobRow): boolean {
+  const a = row.source_updated_at ?? -Infinity;
+  const b = than.source_updated_at ?? -Infinity;
+  return a !== b ? a > b : row.id > than.id;
+}
+
+/** Builds the WHERE clause of dead jobs matching `filter`, with named parameters. */
+function deadLetterWhere(filter: DeadLetterFilter): {
+  where: string;
+  params: Record<string, string | number>;
+} {
+  const conditions = ["state = 'dead'"];
+  const params: Record<string, string | number> = {};
+  if (filter.ids !== undefined) {
+    const names = filter.ids.map((id, i) => {
+      params[`id${i}`] = Number(id);
+      return `@id${i}`;
+    });
+    conditions.push(names.length > 0 ? `id IN (${names.join(", ")})` : "0 = 1");
+  }
+  if (filter.accountId !== undefined) {
+    conditions.push("account_id = @accountId");
+    params.accountId = filter.accountId;
+  }
+  if (filter.type !== undefined) {
+    conditions.push("type = @type");
+    params.type = filter.type;
+  }
+  if (filter.errorClass !== undefined) {
+    conditions.push("error_class = @errorClass");
+    params.errorClass = filter.errorClass;
+  }
+  if (filter.since !== undefined) {
+    conditions.push("finished_at >= @since");
+    params.since = filter.since;
+  }
+  return { where: conditions.join(" AND "), params };
+}
+
 function rowToJob(row: JobRow): Job {
   return {
     id: String(row.id),
@@ -242,6 +507,7 @@ function rowToJob(row: JobRow): Job {
       orderingKey: row.ordering_key,
       deliveryId: row.delivery_id,
       receivedAt: row.received_at,
+      sourceUpdatedAt: row.source_updated_at,
       payload: JSON.parse(row.payload) as Record<string, unknown>,
     },
   };

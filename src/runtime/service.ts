@@ -3,7 +3,11 @@ import type { Logger as PinoLogger } from "pino";
 import type { Config } from "../config/schema.js";
 import { CoopelRestClient } from "../connectors/coopel/client.js";
 import { ContactSync } from "../engine/contact-sync.js";
-import { CONTACT_EVENT_TYPES, SyncEngine } from "../engine/engine.js";
+import {
+  COALESCED_EVENT_TYPES,
+  CONTACT_EVENT_TYPES,
+  SyncEngine,
+} from "../engine/engine.js";
 import type { Queue, Store } from "../engine/ports.js";
 import { Worker } from "../engine/worker.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
@@ -18,6 +22,7 @@ import { PostgresConnectionStore } from "../store/postgres/connections.js";
 import { PostgresStore } from "../store/postgres/store.js";
 import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
 import { SqliteStore } from "../store/sqlite/store.js";
+import { AccountRateLimiter } from "../ratelimit/account-limiter.js";
 import type { GhlTokenSource } from "../connectors/ghl/client.js";
 import type { ConnectionStore } from "../engine/ports.js";
 import { registerAdminAuth } from "../security/admin-auth.js";
@@ -129,6 +134,29 @@ export async function openStorage(
   };
 }
 
+/**
+ * Creates the per-account request budgets: `ghl.rate_limit` for locations
+ * and `coopel.rate_limit` for the Coopel account. Returns null when
+ * `coopel.rate_limit` is null, because the Coopel client is the only one
+ * that takes a limiter here.
+ */
+function createRateLimiter(config: Config): AccountRateLimiter | null {
+  const coopel = config.coopel.rate_limit;
+  if (coopel === null) return null;
+  const ghl = config.ghl.rate_limit;
+  return new AccountRateLimiter({
+    budgetOf: (account) => {
+      const budget = account.system === "ghl" ? ghl : coopel;
+      return {
+        requests: budget.requests,
+        perMs: budget.per_ms,
+        daily: budget.daily,
+        backgroundReserve: budget.background_reserve,
+      };
+    },
+  });
+}
+
 /** Opens storage, starts the HTTP server and, unless told not to, the worker. */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { config, baseDir, logger } = options;
@@ -198,6 +226,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       syncedTypes,
       locationState: (id) => ghl.locationState(id),
       maxInboxDepth: config.server.max_inbox_depth,
+      coalesceMs: config.sync.coalesce_ms,
       appEvents: ghl.connections ?? undefined,
       timestampWindow: {
         maxAgeMs: config.ghl.webhooks.max_age_ms,
@@ -209,7 +238,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   if (options.runWorker ?? config.worker.enabled) {
     const contacts = new ContactSync({
       store,
-      coopel: new CoopelRestClient(config.coopel),
+      coopel: new CoopelRestClient(
+        config.coopel,
+        createRateLimiter(config) ?? undefined,
+      ),
       mapping: new ContactMapping(config.mapping),
       deletePolicy: config.sync.contacts.delete,
     });
@@ -224,6 +256,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       maxAttempts: config.worker.max_attempts,
       retryBaseMs: config.worker.retry_base_ms,
       retryMaxMs: config.worker.retry_max_ms,
+      accountPauseMs: config.worker.account_pause_ms,
+      coalesceTypes: COALESCED_EVENT_TYPES,
       onJobEnd: (job, result, completion) => {
         const outcome =
           completion?.outcome ?? (result === "dead" ? "failed" : "retry");

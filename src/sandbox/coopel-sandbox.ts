@@ -16,17 +16,24 @@ import {
   validateTags,
 } from "./coopel-validation.js";
 import type { FaultConfig } from "./faults.js";
+import { GhlRateLimiter, type GhlRateLimits } from "./ghl-rate-limit.js";
 import type { RecordedRequest, RequestPattern } from "./request-log.js";
 import {
   bearerToken,
   createSandboxServer,
   listenOnLoopback,
+  SANDBOX_ADMIN_PREFIX,
   type SandboxServerOptions,
 } from "./sandbox-server.js";
 
 export interface CoopelSandboxOptions extends SandboxServerOptions {
   /** Bearer token that every route except `GET /openapi.json` requires. */
   token: string;
+  /**
+   * Request budgets, counted and reported with the same `X-RateLimit-*`
+   * headers and 429 as the GHL sandbox; unlimited when unset.
+   */
+  rateLimits?: GhlRateLimits;
   /**
    * An OAuth 2.0 client accepted at `POST /oauth/token` with the client
    * credentials grant; the tokens it issues work like `token` until they expire.
@@ -89,6 +96,9 @@ export async function startCoopelSandbox(
     app,
     options.token,
     (token) => (issued.get(token) ?? 0) > Date.now(),
+    options.rateLimits === undefined
+      ? null
+      : new GhlRateLimiter(options.rateLimits),
   );
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
@@ -182,15 +192,20 @@ function registerAuth(
   app: FastifyInstance,
   token: string,
   isIssuedToken: (token: string) => boolean,
+  rateLimiter: GhlRateLimiter | null,
 ): void {
   const expected = Buffer.from(token);
   app.addHook("preHandler", async (request, reply) => {
     const route = request.routeOptions.url;
-    if (route === "/openapi.json" || route === "/oauth/token") {
+    if (
+      route === "/openapi.json" ||
+      route === "/oauth/token" ||
+      route?.startsWith(SANDBOX_ADMIN_PREFIX)
+    ) {
       return undefined;
     }
     const bearer = bearerToken(request.headers.authorization) ?? "";
-    if (isIssuedToken(bearer)) return undefined;
+    if (isIssuedToken(bearer)) return rateLimiter?.apply("account", reply);
     const received = Buffer.from(bearer);
     if (
       received.length !== expected.length ||
@@ -201,7 +216,7 @@ function registerAuth(
         message: "Missing or invalid bearer token in the Authorization header",
       });
     }
-    return undefined;
+    return rateLimiter?.apply("account", reply);
   });
 }
 

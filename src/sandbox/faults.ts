@@ -55,6 +55,11 @@ export class FaultInjector {
     this.setConfig(config);
   }
 
+  /** The current settings, or undefined when no fault is set. */
+  get config(): FaultConfig | undefined {
+    return this.#config;
+  }
+
   /** Replaces the settings and restarts the seeded sequence; throws RangeError on invalid settings. */
   setConfig(config: FaultConfig | undefined): void {
     if (config !== undefined) {
@@ -242,6 +247,7 @@ export function registerFaultHooks(
   const decisions = new WeakMap<FastifyRequest, FaultDecision>();
 
   app.addHook("preHandler", async (request, reply) => {
+    if (request.routeOptions.url?.startsWith("/_sandbox/")) return undefined;
     const path = request.url.split("?")[0] ?? request.url;
     const decision = injector.decide(
       request.method,

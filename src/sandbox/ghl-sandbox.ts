@@ -22,6 +22,7 @@ import {
   bearerToken,
   createSandboxServer,
   listenOnLoopback,
+  SANDBOX_ADMIN_PREFIX,
   type SandboxServerOptions,
 } from "./sandbox-server.js";
 import {
@@ -161,7 +162,12 @@ export async function startGhlSandbox(
   registerErrorHandlers(app);
   app.addHook("preHandler", async (request, reply) => {
     const route = request.routeOptions.url;
-    if (route === undefined || UNVERSIONED_ROUTES.has(route)) return undefined;
+    if (
+      route === undefined ||
+      UNVERSIONED_ROUTES.has(route) ||
+      route.startsWith(SANDBOX_ADMIN_PREFIX)
+    )
+      return undefined;
     if (request.headers.version !== GHL_API_VERSION) {
       // The real API's message for a missing or wrong Version header is not documented.
       return reply.code(400).send({

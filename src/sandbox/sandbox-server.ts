@@ -52,7 +52,51 @@ export function createSandboxServer(
       "sandbox injected a fault",
     );
   });
+  registerFaultAdminRoutes(app, faults);
   return { app, requestLog, faults };
+}
+
+/** Path prefix of the sandbox's own control routes, which skip faults, auth and version checks. */
+export const SANDBOX_ADMIN_PREFIX = "/_sandbox/";
+
+/**
+ * Adds `GET /_sandbox/faults` (the current settings) and `PUT
+ * /_sandbox/faults` (a FaultConfig body replaces them, `null` removes them),
+ * so that faults can be switched on a running sandbox. Invalid settings get
+ * 400 with the reason.
+ */
+function registerFaultAdminRoutes(
+  app: FastifyInstance,
+  faults: FaultInjector,
+): void {
+  app.get(`${SANDBOX_ADMIN_PREFIX}faults`, () => ({
+    faults: faults.config ?? null,
+  }));
+  app.put(`${SANDBOX_ADMIN_PREFIX}faults`, (request, reply) => {
+    const body = request.body as FaultConfig | null | undefined;
+    if (
+      body !== null &&
+      (typeof body !== "object" ||
+        body === undefined ||
+        typeof body.routes !== "object" ||
+        body.routes === null)
+    ) {
+      return reply.code(400).send({
+        error: "invalid_faults",
+        message:
+          'send a JSON object {"seed"?: number, "routes": {"METHOD /path": {...}}}, or null to remove every fault',
+      });
+    }
+    try {
+      faults.setConfig(body ?? undefined);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      return reply
+        .code(400)
+        .send({ error: "invalid_faults", message: error.message });
+    }
+    return { faults: faults.config ?? null };
+  });
 }
 
 /** Starts listening and returns the base URL, e.g. `http://127.0.0.1:41234`. */

@@ -17,6 +17,8 @@ export interface GhlWebhookOptions {
   /** Returns the state of a GHL location: synced, paused, or not configured. */
   locationState: (locationId: string) => "active" | "paused" | "unknown";
   maxInboxDepth: number;
+  /** Milliseconds an update waits before it is claimed, so that a burst of edits collapses into one write. */
+  coalesceMs?: number;
   /** Handles the app's INSTALL and UNINSTALL events; without it they are ignored. */
   appEvents?: {
     install(payload: Record<string, unknown>): Promise<void>;
@@ -24,6 +26,20 @@ export interface GhlWebhookOptions {
   };
   /** Accepted age of the body's `timestamp`; bodies without one are accepted. */
   timestampWindow?: { maxAgeMs: number; maxFutureSkewMs: number };
+}
+
+/** Event types delayed by `coalesceMs`. */
+const DELAYED_TYPES = new Set(["ContactUpdate"]);
+
+/** The source's update time of the record: `dateUpdated`, else the delivery `timestamp`; null when neither parses. */
+function sourceUpdateTime(payload: Record<string, unknown>): number | null {
+  for (const key of ["dateUpdated", "timestamp"]) {
+    const value = payload[key];
+    if (typeof value !== "string") continue;
+    const time = Date.parse(value);
+    if (!Number.isNaN(time)) return time;
+  }
+  return null;
 }
 
 /** Event types GHL documents for webhooks; other values are counted as "other". */
@@ -246,13 +262,18 @@ export function registerGhlWebhookRoute(
         typeof payload.webhookId === "string" && payload.webhookId !== ""
           ? payload.webhookId
           : null;
+      const receivedAt = Date.now();
       const event: InboxEvent = {
         source: "ghl",
         accountId: locationId,
         type,
         orderingKey: `ghl:${locationId}:contact:${recordId}`,
         deliveryId: webhookId,
-        receivedAt: Date.now(),
+        receivedAt,
+        sourceUpdatedAt: sourceUpdateTime(payload),
+        runAt: DELAYED_TYPES.has(type)
+          ? receivedAt + (options.coalesceMs ?? 0)
+          : receivedAt,
         payload,
       };
       let result: string;

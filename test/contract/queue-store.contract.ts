@@ -223,8 +223,8 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
         await queue.enqueue([event("a"), event("b")]);
         const [first, second] = await queue.claim("w1", 10, 1_000);
         clock += 900;
-        await queue.renewLeases("w1", [first!.id], 1_000);
-        await queue.renewLeases("w2", [second!.id], 1_000);
+        await queue.extendLeases("w1", [first!.id], 1_000);
+        await queue.extendLeases("w2", [second!.id], 1_000);
         clock += 200;
         const taken = await queue.claim("w2", 10, 1_000);
         expect(taken.map((j) => j.id)).toEqual([second!.id]);

@@ -10,6 +10,7 @@ import { startService, type Service } from "../../src/runtime/service.js";
 import {
   startCoopelSandbox,
   type CoopelSandbox,
+  type CoopelSandboxOptions,
 } from "../../src/sandbox/coopel-sandbox.js";
 
 export const LOCATION_ID = "ve9EPM428h8vShlRW1KT";
@@ -127,11 +128,13 @@ export function deepMerge(base: unknown, override: unknown): unknown {
 /** Starts a Coopel sandbox and the service on a fresh SQLite file, both on 127.0.0.1. */
 export async function startHarness(
   overrides: Partial<ConfigInput> = {},
+  sandboxOptions: Partial<CoopelSandboxOptions> = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(path.join(tmpdir(), "ghl-coopel-sync-"));
   const coopel = await startCoopelSandbox({
     token: COOPEL_TOKEN,
     logger: false,
+    ...sandboxOptions,
   });
   const logLines: Record<string, unknown>[] = [];
   const sink = new Writable({

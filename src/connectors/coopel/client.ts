@@ -6,7 +6,7 @@ import type {
   CoopelRecord,
 } from "../../engine/ports.js";
 import { ApiError } from "../../engine/errors.js";
-import { requestJson } from "../http.js";
+import { requestJson, type RequestRateLimiter } from "../http.js";
 import {
   ClientCredentialsToken,
   StaticCoopelToken,
@@ -25,7 +25,10 @@ export class CoopelRestClient implements CoopelClient {
 
   private readonly tokens: CoopelTokenProvider;
 
-  constructor(private readonly config: CoopelConfig) {
+  constructor(
+    private readonly config: CoopelConfig,
+    private readonly rateLimiter?: RequestRateLimiter,
+  ) {
     this.tokens = coopelTokenProvider(config);
     this.accountId = config.account_id;
     this.externalIdField = config.external_id_field;
@@ -124,6 +127,9 @@ export class CoopelRestClient implements CoopelClient {
         headers: { authorization: `Bearer ${token}` },
         timeoutMs: this.config.timeout_ms,
         log: context.requests,
+        account: { system: "coopel", accountId: this.accountId },
+        rateLimiter: this.rateLimiter,
+        priority: context.priority,
       });
     const token = await this.tokens.getToken();
     try {

@@ -9,6 +9,7 @@ interface LinkRow {
   coopel_id: string | null;
   field_hashes: string;
   deleted_at: number | null;
+  source_updated_at: number | null;
   updated_at: number;
 }
 
@@ -21,6 +22,7 @@ export function rowToLink(row: LinkRow): Link {
     coopelId: row.coopel_id,
     fieldHashes: JSON.parse(row.field_hashes) as Record<string, string>,
     deletedAt: row.deleted_at,
+    sourceUpdatedAt: row.source_updated_at,
     updatedAt: row.updated_at,
   };
 }
@@ -29,16 +31,21 @@ export function rowToLink(row: LinkRow): Link {
 export function writeLinks(db: Database, links: Link[]): void {
   if (links.length === 0) return;
   const statement = db.prepare(`
-    INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, updated_at)
-    VALUES (@entity, @ghlLocationId, @ghlId, @coopelAccountId, @coopelId, @fieldHashes, @deletedAt, @updatedAt)
+    INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at)
+    VALUES (@entity, @ghlLocationId, @ghlId, @coopelAccountId, @coopelId, @fieldHashes, @deletedAt, @sourceUpdatedAt, @updatedAt)
     ON CONFLICT (entity, ghl_location_id, ghl_id) DO UPDATE SET
       coopel_account_id = excluded.coopel_account_id,
       coopel_id = excluded.coopel_id,
       field_hashes = excluded.field_hashes,
       deleted_at = excluded.deleted_at,
+      source_updated_at = excluded.source_updated_at,
       updated_at = excluded.updated_at`);
   for (const link of links) {
-    statement.run({ ...link, fieldHashes: JSON.stringify(link.fieldHashes) });
+    statement.run({
+      ...link,
+      sourceUpdatedAt: link.sourceUpdatedAt ?? null,
+      fieldHashes: JSON.stringify(link.fieldHashes),
+    });
   }
 }
 

@@ -87,6 +87,24 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
         received_at INTEGER NOT NULL,
         PRIMARY KEY (location_id, company_id)
       ) WITHOUT ROWID;
+      `,
+  },
+  {
+    version: 3,
+    name: "account pauses, source update times",
+    sql: `
+      CREATE TABLE account_pauses (
+        system TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        message TEXT NOT NULL,
+        paused_at INTEGER NOT NULL,
+        retry_at INTEGER NOT NULL,
+        PRIMARY KEY (system, account_id)
+      );
+      ALTER TABLE jobs ADD COLUMN source_updated_at INTEGER;
+      ALTER TABLE links ADD COLUMN source_updated_at INTEGER;
+      CREATE INDEX jobs_dead ON jobs (finished_at) WHERE state = 'dead';
     `,
   },
 ];
