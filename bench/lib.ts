@@ -21,7 +21,7 @@ export function fixture(name: string): Record<string, unknown> {
   ) as Record<string, unknown>;
 }
 
-/** A GHL contact webhook for change `n` of contact `id`, signed like GHL signs it. */
+/** Builds the GHL contact webhook for change `n` of contact `id`, signed as GHL signs it. */
 export function signedContactEvent(
   locationId: string,
   id: string,

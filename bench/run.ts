@@ -94,6 +94,7 @@ const fmt = (n: number | null, digits = 0) =>
         minimumFractionDigits: digits,
       });
 
+const loadAtStart = os.loadavg();
 const work = mkdtempSync(path.join(tmpdir(), "ghl-coopel-sync-bench-"));
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -576,6 +577,7 @@ function table(): string {
   const lines = [
     `Measured ${new Date().toISOString()}${quick ? " (quick run: small sizes, not comparable with the targets)" : ""}`,
     `Node ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? "unknown CPU"}, ${fmt(os.totalmem() / 2 ** 30, 1)} GB RAM, commit ${commit()}`,
+    `Load average (1 min) at start ${fmt(loadAtStart[0] ?? 0, 1)}, at end ${fmt(os.loadavg()[0] ?? 0, 1)}: other work on the machine shares its cores`,
     "",
     "| Figure | Measured | Target | Met |",
     "| --- | --- | --- | --- |",

@@ -50,13 +50,13 @@ export interface PostgresQueueOptions {
  * processes on one database.
  *
  * Enqueues that arrive while a commit is under way wait for it and then share
- * the next transaction (group commit). Claims (the claim_jobs function of
- * the schema) take a transaction-scoped advisory lock, so two workers never both decide that the head of the same
- * ordering key is free: events of one record run one at a time, in arrival
- * order, on whichever worker claims them. Completion writes the links and
- * marks the job done in one transaction, shared by the jobs that finish
- * together. A NOTIFY after each enqueue wakes
- * idle workers in every process; polling covers a lost notification.
+ * the next transaction (group commit). Claims go through the claim_jobs
+ * function of the schema, which takes a transaction-scoped advisory lock.
+ * So two workers never both take the head of one ordering key, and events of
+ * one record run one at a time, in arrival order, on any worker. Completion
+ * writes the links and marks the job done in one transaction, shared by the
+ * jobs that finish together. A NOTIFY after each enqueue wakes idle workers
+ * in every process, and polling covers a lost notification.
  */
 export class PostgresQueue implements Queue {
   private readonly emitter = new EventEmitter();
@@ -79,7 +79,7 @@ export class PostgresQueue implements Queue {
 
   enqueue(events: InboxEvent[]): Promise<EnqueueResult[]> {
     if (this.closed)
-      return Promise.reject(new Error("the queue is closed; not accepting"));
+      return Promise.reject(new Error("the queue is closed; enqueue rejected"));
     return new Promise((resolve, reject) => {
       this.pending.push({ events, resolve, reject });
       if (!this.flushing) this.flushing = this.flushLoop();
@@ -133,7 +133,7 @@ export class PostgresQueue implements Queue {
       }
       const results: EnqueueResult[] = events.map((event) => {
         if (event.deliveryId === null) return "accepted";
-        // The first event of a batch with a new delivery id takes it; repeats in the same batch are duplicates.
+        // The first event of a batch with a new delivery id takes it, and repeats in the same batch are duplicates.
         return fresh.delete(`${event.source}\u0000${event.deliveryId}`)
           ? "accepted"
           : "duplicate";
@@ -288,7 +288,7 @@ export class PostgresQueue implements Queue {
     return () => this.emitter.off("enqueued", listener);
   }
 
-  /** Listens for enqueues of other processes; reconnects after a lost connection. */
+  /** Listens for enqueues of other processes and reconnects after a lost connection. */
   private async listen(): Promise<void> {
     if (this.closed) return;
     const client = new pg.Client({ connectionString: this.options.url });
@@ -308,7 +308,7 @@ export class PostgresQueue implements Queue {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
     } catch {
-      // Workers still poll; the next attempt may find the database back.
+      // Workers still poll, and the next attempt may find the database back.
       retry();
     }
   }
