@@ -36,6 +36,9 @@ interface JobRow {
   attempt: number;
 }
 
+/** First key of the advisory locks on ordering keys (the second is the key's hash). */
+const KEY_LOCK_CLASS = 7_302_114;
+
 /** Channel on which enqueues wake the workers of every process. */
 const CHANNEL = "ghl_coopel_sync_jobs";
 
@@ -50,13 +53,15 @@ export interface PostgresQueueOptions {
  * processes on one database.
  *
  * Enqueues that arrive while a commit is under way wait for it and then share
- * the next transaction (group commit). Claims (the claim_jobs function of
- * the schema) take a transaction-scoped advisory lock, so two workers never both decide that the head of the same
- * ordering key is free: events of one record run one at a time, in arrival
- * order, on whichever worker claims them. Completion writes the links and
- * marks the job done in one transaction, shared by the jobs that finish
- * together. A NOTIFY after each enqueue wakes
- * idle workers in every process; polling covers a lost notification.
+ * the next transaction (group commit). Only the first unfinished job of an
+ * ordering key is unblocked, so events of one record run one at a time, in
+ * arrival order, on any worker, and claims (the claim_jobs function of the
+ * schema) take unblocked jobs with SKIP LOCKED, side by side. Enqueues and
+ * completions lock the keys they touch, so a new job always sees an
+ * unfinished earlier one. Completion writes the links, marks the job done
+ * and unblocks the next job of its key in one transaction, shared by the
+ * jobs that finish together. A NOTIFY after each enqueue wakes idle workers
+ * in every process, and polling covers a lost notification.
  */
 export class PostgresQueue implements Queue {
   private readonly emitter = new EventEmitter();
@@ -79,7 +84,7 @@ export class PostgresQueue implements Queue {
 
   enqueue(events: InboxEvent[]): Promise<EnqueueResult[]> {
     if (this.closed)
-      return Promise.reject(new Error("the queue is closed; not accepting"));
+      return Promise.reject(new Error("the queue is closed; enqueue rejected"));
     return new Promise((resolve, reject) => {
       this.pending.push({ events, resolve, reject });
       if (!this.flushing) this.flushing = this.flushLoop();
@@ -111,6 +116,10 @@ export class PostgresQueue implements Queue {
 
   private insertBatch(events: InboxEvent[]): Promise<EnqueueResult[]> {
     return inTransaction(this.pool, async (client) => {
+      await lockOrderingKeys(
+        client,
+        events.map((e) => e.orderingKey),
+      );
       const withId = events.filter((e) => e.deliveryId !== null);
       const fresh = new Set<string>();
       if (withId.length > 0) {
@@ -133,7 +142,7 @@ export class PostgresQueue implements Queue {
       }
       const results: EnqueueResult[] = events.map((event) => {
         if (event.deliveryId === null) return "accepted";
-        // The first event of a batch with a new delivery id takes it; repeats in the same batch are duplicates.
+        // The first event of a batch with a new delivery id takes it, and repeats in the same batch are duplicates.
         return fresh.delete(`${event.source}\u0000${event.deliveryId}`)
           ? "accepted"
           : "duplicate";
@@ -141,8 +150,12 @@ export class PostgresQueue implements Queue {
       const accepted = events.filter((_, i) => results[i] === "accepted");
       if (accepted.length > 0) {
         await client.query(
-          `INSERT INTO jobs (source, account_id, type, ordering_key, delivery_id, received_at, payload, run_at)
-           SELECT source, account_id, type, ordering_key, delivery_id, received_at, payload, received_at
+          `INSERT INTO jobs (source, account_id, type, ordering_key, delivery_id, received_at, payload, run_at, blocked)
+           SELECT source, account_id, type, ordering_key, delivery_id, received_at, payload, received_at,
+             row_number() OVER (PARTITION BY ordering_key ORDER BY position) > 1
+               OR EXISTS (
+                 SELECT 1 FROM jobs AS earlier
+                 WHERE earlier.ordering_key = input.ordering_key AND earlier.state IN ('pending', 'running'))
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::json[])
              WITH ORDINALITY AS input(source, account_id, type, ordering_key, delivery_id, received_at, payload, position)
            ORDER BY position`,
@@ -215,6 +228,8 @@ export class PostgresQueue implements Queue {
   private writeCompletions(batch: PendingCompletion[]): Promise<void> {
     const finishedAt = this.now();
     return inTransaction(this.pool, async (client) => {
+      const keys = batch.map((item) => item.job.event.orderingKey);
+      await lockOrderingKeys(client, keys);
       await writeLinks(
         client,
         batch.flatMap((item) => item.completion.links),
@@ -241,6 +256,7 @@ export class PostgresQueue implements Queue {
           ),
         ],
       );
+      await unblockNext(client, keys);
     });
   }
 
@@ -273,18 +289,22 @@ export class PostgresQueue implements Queue {
   }
 
   async deadLetter(job: Job, failure: JobFailure): Promise<void> {
-    await this.pool.query(
-      `UPDATE jobs SET state = 'dead', outcome = 'failed', finished_at = $2, last_error = $3,
-         error_class = $4, requests = $5, lease_owner = NULL
-       WHERE id = $1`,
-      [
-        Number(job.id),
-        this.now(),
-        failure.message,
-        failure.errorClass,
-        JSON.stringify(failure.requests),
-      ],
-    );
+    await inTransaction(this.pool, async (client) => {
+      await lockOrderingKeys(client, [job.event.orderingKey]);
+      await client.query(
+        `UPDATE jobs SET state = 'dead', outcome = 'failed', finished_at = $2, last_error = $3,
+           error_class = $4, requests = $5, lease_owner = NULL
+         WHERE id = $1`,
+        [
+          Number(job.id),
+          this.now(),
+          failure.message,
+          failure.errorClass,
+          JSON.stringify(failure.requests),
+        ],
+      );
+      await unblockNext(client, [job.event.orderingKey]);
+    });
     this.emitter.emit("enqueued");
   }
 
@@ -301,7 +321,7 @@ export class PostgresQueue implements Queue {
     return () => this.emitter.off("enqueued", listener);
   }
 
-  /** Listens for enqueues of other processes; reconnects after a lost connection. */
+  /** Listens for enqueues of other processes and reconnects after a lost connection. */
   private async listen(): Promise<void> {
     if (this.closed) return;
     const client = new pg.Client({ connectionString: this.options.url });
@@ -321,7 +341,7 @@ export class PostgresQueue implements Queue {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
     } catch {
-      // Workers still poll; the next attempt may find the database back.
+      // Workers still poll, and the next attempt may find the database back.
       retry();
     }
   }
@@ -336,6 +356,37 @@ export class PostgresQueue implements Queue {
     await this.listening;
     await listener?.end().catch(() => {});
   }
+}
+
+/**
+ * Takes a transaction lock on each ordering key, in a fixed order so that two
+ * transactions never wait on each other. Enqueues and completions of one key
+ * take turns, so a new job always sees whether an earlier one is unfinished.
+ */
+async function lockOrderingKeys(
+  client: pg.PoolClient,
+  keys: string[],
+): Promise<void> {
+  await client.query(
+    `SELECT pg_advisory_xact_lock(${KEY_LOCK_CLASS}, hash)
+     FROM (SELECT DISTINCT hashtext(key) AS hash FROM unnest($1::text[]) AS key ORDER BY hash) AS keys`,
+    [keys],
+  );
+}
+
+/** Unblocks the first unfinished job of each key, after the job before it finished. */
+async function unblockNext(
+  client: pg.PoolClient,
+  keys: string[],
+): Promise<void> {
+  await client.query(
+    `UPDATE jobs SET blocked = FALSE
+     WHERE blocked AND id IN (
+       SELECT (SELECT min(next.id) FROM jobs AS next
+               WHERE next.ordering_key = key AND next.state IN ('pending', 'running'))
+       FROM unnest($1::text[]) AS key)`,
+    [[...new Set(keys)]],
+  );
 }
 
 function rowToJob(row: JobRow): Job {

@@ -177,6 +177,23 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
         expect(third.map((j) => j.event.payload.n)).toEqual([3]);
       });
 
+      it("holds an event that arrives while its key runs until the run ends", async () => {
+        await queue.enqueue([event("a", { payload: { n: 1 } })]);
+        const [first] = await queue.claim("w1", 10, 30_000);
+        await queue.enqueue([event("a", { payload: { n: 2 } })]);
+        expect(await queue.claim("w2", 10, 30_000)).toEqual([]);
+        await queue.complete(first!, completion());
+        const [second] = await queue.claim("w2", 10, 30_000);
+        expect(second?.event.payload.n).toBe(2);
+        await queue.deadLetter(second!, {
+          ...failure,
+          errorClass: "permanent",
+        });
+        await queue.enqueue([event("a", { payload: { n: 3 } })]);
+        const [third] = await queue.claim("w1", 10, 30_000);
+        expect(third?.event.payload.n).toBe(3);
+      });
+
       it("never gives two concurrent claimers the same job or the same key", async () => {
         const events = Array.from({ length: 60 }, (_, i) =>
           event(`k${i % 12}`, { payload: { n: i } }),

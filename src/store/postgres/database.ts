@@ -3,11 +3,11 @@ import pg from "pg";
 export interface PostgresOptions {
   /** A `postgres://` or `postgresql://` connection URL. */
   url: string;
-  /** Most connections this process opens. */
+  /** Maximum number of connections this process opens. */
   maxConnections?: number;
 }
 
-// Epoch milliseconds are stored as BIGINT; they fit a JavaScript number.
+// Epoch milliseconds are stored as BIGINT, and they fit a JavaScript number.
 const INT8_OID = 20;
 const types = {
   getTypeParser(oid: number, format?: "text" | "binary"): unknown {
@@ -16,7 +16,7 @@ const types = {
   },
 };
 
-/** Opens a connection pool; the caller runs migratePostgres before use. */
+/** Opens a connection pool. The caller runs migratePostgres before use. */
 export function openPostgres(options: PostgresOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
@@ -24,12 +24,12 @@ export function openPostgres(options: PostgresOptions): pg.Pool {
     types,
     application_name: "ghl-coopel-sync",
   });
-  // An idle client that loses its connection emits here; the pool replaces it.
+  // An idle client that loses its connection emits here, and the pool replaces it.
   pool.on("error", () => {});
   return pool;
 }
 
-/** The URL with any password replaced, for log lines and error messages. */
+/** Replaces the password in a URL, for log lines and error messages. */
 export function redactPostgresUrl(url: string): string {
   try {
     const parsed = new URL(url);
@@ -46,15 +46,21 @@ export async function inTransaction<T>(
   work: (client: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
   const client = await pool.connect();
+  let broken: Error | undefined;
   try {
     await client.query("BEGIN");
     const result = await work(client);
     await client.query("COMMIT");
     return result;
   } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
+    try {
+      await client.query("ROLLBACK");
+    } catch (rollbackError) {
+      // A connection that cannot roll back is closed instead of going back to the pool.
+      broken = rollbackError as Error;
+    }
     throw error;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }

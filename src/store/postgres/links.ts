@@ -25,7 +25,7 @@ function rowToLink(row: LinkRow): Link {
   };
 }
 
-/** Inserts or replaces links in one statement; call inside the caller's transaction. */
+/** Inserts or replaces links in one statement. Call it inside the caller's transaction. */
 export async function writeLinks(
   client: PoolClient,
   links: Link[],

@@ -25,6 +25,8 @@ export const POSTGRES_MIGRATIONS: {
         received_at BIGINT NOT NULL,
         payload JSON NOT NULL,
         state TEXT NOT NULL DEFAULT 'pending',
+        -- True while an earlier job of the same ordering key is unfinished.
+        blocked BOOLEAN NOT NULL DEFAULT FALSE,
         run_at BIGINT NOT NULL,
         attempt INTEGER NOT NULL DEFAULT 0,
         lease_owner TEXT,
@@ -39,7 +41,7 @@ export const POSTGRES_MIGRATIONS: {
         warnings JSONB
       );
       CREATE INDEX jobs_active_by_key ON jobs (ordering_key, id) WHERE state IN ('pending', 'running');
-      CREATE INDEX jobs_pending ON jobs (run_at, id) WHERE state = 'pending';
+      CREATE INDEX jobs_runnable ON jobs (id) WHERE state = 'pending' AND NOT blocked;
       CREATE INDEX jobs_running ON jobs (lease_until) WHERE state = 'running';
       CREATE INDEX jobs_received ON jobs (received_at);
 
@@ -65,14 +67,13 @@ export const POSTGRES_MIGRATIONS: {
       CREATE UNIQUE INDEX links_coopel_id ON links (entity, coopel_account_id, coopel_id)
         WHERE coopel_id IS NOT NULL;
 
-      -- Claims up to max_jobs runnable jobs in one round trip. The advisory
-      -- lock makes claims take turns, so two workers never both take the
-      -- head of one ordering key; each statement after it sees every claim
-      -- committed before.
+      -- Claims up to max_jobs runnable jobs in one round trip, after
+      -- returning expired leases to the queue. Only the first unfinished job
+      -- of an ordering key is unblocked, so claims need no lock beyond the
+      -- rows they take, and SKIP LOCKED lets workers claim side by side.
       CREATE FUNCTION claim_jobs(worker TEXT, lease_ms BIGINT, now_ms BIGINT, max_jobs INTEGER)
       RETURNS SETOF jobs LANGUAGE plpgsql AS $$
       BEGIN
-        PERFORM pg_advisory_xact_lock(7302114002);
         UPDATE jobs SET state = 'pending', lease_owner = NULL
           WHERE state = 'running' AND lease_until < now_ms;
         RETURN QUERY
@@ -80,12 +81,9 @@ export const POSTGRES_MIGRATIONS: {
             lease_owner = worker, lease_until = now_ms + lease_ms
           WHERE id IN (
             SELECT j.id FROM jobs AS j
-            WHERE j.state = 'pending' AND j.run_at <= now_ms
-              AND NOT EXISTS (
-                SELECT 1 FROM jobs AS earlier
-                WHERE earlier.ordering_key = j.ordering_key AND earlier.id < j.id
-                  AND earlier.state IN ('pending', 'running'))
-            ORDER BY j.id LIMIT max_jobs)
+            WHERE j.state = 'pending' AND NOT j.blocked AND j.run_at <= now_ms
+            ORDER BY j.id LIMIT max_jobs
+            FOR UPDATE SKIP LOCKED)
           RETURNING *;
       END;
       $$;

@@ -1,0 +1,232 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import pg from "pg";
+import { stringify } from "yaml";
+import {
+  loadSandboxSigningKeys,
+  signWebhookBody,
+} from "../src/sandbox/webhook-signing.js";
+
+export const ROOT = path.resolve(import.meta.dirname, "..");
+export const COOPEL_TOKEN = "bench-coopel-token";
+const keysDir = path.join(ROOT, "src/sandbox/keys");
+const fixtures = path.join(ROOT, "fixtures/ghl/webhooks");
+
+export function fixture(name: string): Record<string, unknown> {
+  return JSON.parse(
+    readFileSync(path.join(fixtures, `${name}.json`), "utf8"),
+  ) as Record<string, unknown>;
+}
+
+/** Builds the GHL contact webhook for change `n` of contact `id`, signed as GHL signs it. */
+export function signedContactEvent(
+  locationId: string,
+  id: string,
+  n: number,
+  webhookId: string,
+): { body: string; headers: Record<string, string> } {
+  const payload = {
+    ...fixture(n === 0 ? "ContactCreate" : "ContactUpdate"),
+    webhookId,
+    locationId,
+    id,
+    email: `${id}@example.com`,
+    phone: null,
+    firstName: `v${n}`,
+  };
+  const body = JSON.stringify(payload);
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      ...signWebhookBody(body, loadSandboxSigningKeys(), "ed25519"),
+    },
+  };
+}
+
+/** Writes a service configuration for the benchmark into `dir` and returns its path. */
+export function writeServiceConfig(
+  dir: string,
+  options: {
+    storeUrl: string;
+    coopelUrl: string;
+    locations: string[];
+    workerEnabled?: boolean;
+    concurrency?: number;
+  },
+): string {
+  const file = path.join(dir, `sync-${randomBytes(3).toString("hex")}.yaml`);
+  writeFileSync(
+    file,
+    stringify({
+      store: { url: options.storeUrl },
+      server: { host: "127.0.0.1", port: 0, max_inbox_depth: 10_000_000 },
+      ghl: {
+        locations: options.locations.map((id) => ({ id, token: "bench" })),
+        webhooks: {
+          ed25519_public_keys: [
+            path.join(keysDir, "ghl-sandbox-ed25519.pub.pem"),
+          ],
+          rsa_public_keys: [path.join(keysDir, "ghl-sandbox-rsa.pub.pem")],
+        },
+      },
+      coopel: { base_url: options.coopelUrl, token: COOPEL_TOKEN },
+      worker: {
+        enabled: options.workerEnabled ?? true,
+        concurrency: options.concurrency ?? 16,
+        poll_ms: 50,
+      },
+      log: { level: "info", pretty: "never" },
+    }),
+  );
+  return file;
+}
+
+export interface Child {
+  process: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Extra node flags for service processes, e.g. `--cpu-prof` when profiling. */
+export const childNodeFlags: string[] = [];
+
+function spawnAndWait(args: string[], what: string): Promise<Child> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", ...childNodeFlags, ...args],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const exited = new Promise<void>((resolve) =>
+    child.on("exit", () => resolve()),
+  );
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${what} did not start in 30 s: ${err}`));
+    }, 30_000);
+    child.stderr?.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+      if (match) {
+        clearTimeout(timer);
+        out = "";
+        // Keep draining stdout so that a full pipe never stalls the child.
+        child.stdout?.removeAllListeners("data");
+        child.stdout?.resume();
+        resolve({
+          process: child,
+          url: match[1]!,
+          async stop() {
+            if (child.exitCode === null) child.kill("SIGTERM");
+            const timeout = setTimeout(() => child.kill("SIGKILL"), 15_000);
+            await exited;
+            clearTimeout(timeout);
+          },
+        });
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}: ${err}`));
+    });
+  });
+}
+
+export function startService(
+  configFile: string,
+  role: "all" | "receiver" | "worker",
+): Promise<Child> {
+  return spawnAndWait(
+    ["bench/cli.ts", "start", "--config", configFile, "--role", role],
+    `service (${role})`,
+  );
+}
+
+export function startBareServer(): Promise<Child> {
+  return spawnAndWait(["bench/bare-server.ts"], "bare Fastify server");
+}
+
+const BASE_URL =
+  process.env.BENCH_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  "postgres://postgres@127.0.0.1:5432/postgres";
+
+/** Creates an empty database for one part of the run; `drop` removes it. */
+export async function createDatabase(): Promise<{
+  url: string;
+  drop(): Promise<void>;
+}> {
+  const name = `ghl_coopel_sync_bench_${randomBytes(5).toString("hex")}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: BASE_URL });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(BASE_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
+  };
+}
+
+/** One keep-alive agent for the benchmark's own senders. */
+export const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/** Posts `body` and resolves with the status code. */
+export function post(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      `${url}/webhooks/ghl`,
+      { method: "POST", agent, headers },
+      (response) => {
+        response.resume();
+        response.on("end", () => resolve(response.statusCode ?? 0));
+      },
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+export function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not done in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Resident set size of a process in megabytes, from /proc. */
+export function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
