@@ -40,6 +40,7 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
 
   const started = performance.now();
   const summary: RequestSummary = {
+    api: request.system,
     method: request.method,
     path: request.path,
     status: null,

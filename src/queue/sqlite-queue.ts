@@ -47,6 +47,7 @@ export class SqliteQueue implements Queue {
     retry: Statement;
     dead: Statement;
     depth: Statement;
+    oldest: Statement;
   };
 
   constructor(
@@ -90,6 +91,9 @@ export class SqliteQueue implements Queue {
         WHERE id = @id`),
       depth: db.prepare(
         "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('pending', 'running')",
+      ),
+      oldest: db.prepare(
+        "SELECT MIN(received_at) AS at FROM jobs WHERE state IN ('pending', 'running')",
       ),
     };
   }
@@ -202,6 +206,11 @@ export class SqliteQueue implements Queue {
 
   depth(): Promise<number> {
     return Promise.resolve((this.statements.depth.get() as { n: number }).n);
+  }
+
+  oldestPendingAt(): Promise<number | null> {
+    const row = this.statements.oldest.get() as { at: number | null };
+    return Promise.resolve(row.at);
   }
 
   subscribe(listener: () => void): () => void {

@@ -43,7 +43,8 @@ export class StartupError extends Error {
   override name = "StartupError";
 }
 
-function openStorage(
+/** Opens the store and queue the config names. */
+export function openStorage(
   config: Config,
   baseDir: string,
 ): { store: Store; queue: Queue; dataLocation: string } {
@@ -63,6 +64,31 @@ function openStorage(
   };
 }
 
+/**
+ * Why the service cannot do its work now, or null when it can: the store
+ * must take writes, the queue must answer, and at least one GHL location
+ * must be active.
+ */
+export async function readiness(
+  config: Config,
+  store: Store,
+  queue: Queue,
+): Promise<string | null> {
+  try {
+    await store.checkWritable();
+  } catch (error) {
+    return `store not writable: ${(error as Error).message}`;
+  }
+  try {
+    await queue.depth();
+  } catch (error) {
+    return `queue unavailable: ${(error as Error).message}`;
+  }
+  if (!config.ghl.locations.some((location) => !location.paused))
+    return "no active GHL location: add one under ghl.locations or set paused: false";
+  return null;
+}
+
 /** Opens storage, starts the HTTP server and, unless told not to, the worker. */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { config, baseDir, logger } = options;
@@ -76,18 +102,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   const { store, queue, dataLocation } = openStorage(config, baseDir);
   const metrics = new Metrics();
+  metrics.watchQueue(queue);
   const server = createServer({
     logger,
     metrics,
     bodyLimitBytes: config.server.body_limit_bytes,
-    readiness: async () => {
-      try {
-        await queue.depth();
-        return null;
-      } catch (error) {
-        return `store unavailable: ${(error as Error).message}`;
-      }
-    },
+    readiness: () => readiness(config, store, queue),
   });
 
   const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
@@ -128,10 +148,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       maxAttempts: config.worker.max_attempts,
       retryBaseMs: config.worker.retry_base_ms,
       retryMaxMs: config.worker.retry_max_ms,
-      onJobEnd: (job, result, completion) => {
-        const outcome =
-          completion?.outcome ?? (result === "dead" ? "failed" : "retry");
-        metrics.jobs.inc({ type: job.event.type, outcome });
+      onJobEnd: (job, result, completion, failure) => {
+        const type = job.event.type;
+        metrics.countRequests(completion?.requests ?? failure?.requests ?? []);
+        if (result === "retry") {
+          metrics.retries.inc({ type });
+          return;
+        }
+        if (result === "dead") metrics.deadLetters.inc({ type });
+        const outcome = completion?.outcome ?? "failed";
+        metrics.jobs.inc({ type, outcome });
         if (completion && completion.requests.some((r) => r.method !== "GET")) {
           metrics.writeLatency.observe(
             (Date.now() - job.event.receivedAt) / 1000,
