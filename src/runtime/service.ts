@@ -1,7 +1,11 @@
+import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger as PinoLogger } from "pino";
 import type { Config } from "../config/schema.js";
 import { CoopelRestClient } from "../connectors/coopel/client.js";
+import { GhlRestApi } from "../connectors/ghl/api.js";
+import { GhlHttpClient } from "../connectors/ghl/client.js";
+import { dashboardPlugin, type DashboardOptions } from "../dashboard/plugin.js";
 import { ContactSync } from "../engine/contact-sync.js";
 import { CONTACT_EVENT_TYPES, SyncEngine } from "../engine/engine.js";
 import type { Queue, Store } from "../engine/ports.js";
@@ -36,6 +40,11 @@ export interface ServiceOptions {
   runWorker?: boolean;
   /** Serves the webhook routes; false makes a worker-only process. */
   receiveWebhooks?: boolean;
+  /**
+   * Serves the dashboard under /ui, behind `authenticate`. Without it the
+   * process serves no dashboard.
+   */
+  dashboard?: Pick<DashboardOptions, "authenticate" | "csrfToken">;
 }
 
 /** Thrown for a configuration that validates but cannot run, such as an unsupported store. */
@@ -128,6 +137,46 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       },
       maxInboxDepth: config.server.max_inbox_depth,
     });
+
+  if (options.dashboard) {
+    const coopel = new CoopelRestClient(config.coopel);
+    const tokens = new Map(config.ghl.locations.map((l) => [l.id, l.token]));
+    const ghl = new GhlRestApi(
+      new GhlHttpClient({
+        baseUrl: config.ghl.base_url,
+        apiVersion: config.ghl.api_version,
+        timeoutMs: config.coopel.timeout_ms,
+        tokens: {
+          getToken: (locationId) => {
+            const token = tokens.get(locationId);
+            if (token === undefined)
+              return Promise.reject(
+                new Error(`GHL location ${locationId} is not in ghl.locations`),
+              );
+            return Promise.resolve(token);
+          },
+        },
+      }),
+    );
+    const context = () => ({ requests: [] });
+    await server.register(dashboardPlugin, {
+      prefix: "/ui",
+      ...options.dashboard,
+      config,
+      store,
+      queue,
+      fixturesDir: path.resolve(
+        import.meta.dirname,
+        "../../fixtures/ghl/webhooks",
+      ),
+      contacts: {
+        ghl: (locationId, contactId) =>
+          ghl.getContact(locationId, contactId, context()),
+        coopel: (id) => coopel.getContact(id, context()),
+        findCoopel: (lookup) => coopel.findContacts(lookup, context()),
+      },
+    });
+  }
 
   let worker: Worker | null = null;
   if (options.runWorker ?? config.worker.enabled) {

@@ -5,6 +5,7 @@ import type {
   CoopelLookup,
   CoopelRecord,
 } from "../../engine/ports.js";
+import { ApiError } from "../../engine/errors.js";
 import { requestJson } from "../http.js";
 
 type CoopelConfig = Config["coopel"];
@@ -50,6 +51,25 @@ export class CoopelRestClient implements CoopelClient {
       body,
     );
     return this.unwrap(response, "contact");
+  }
+
+  /** Reads one contact; null when Coopel answers 404. */
+  async getContact(
+    id: string,
+    context: CallContext,
+  ): Promise<CoopelRecord | null> {
+    try {
+      const response = await this.send(
+        "get_contact",
+        "GET",
+        { contactId: id },
+        context,
+      );
+      return this.unwrap(response, "contact");
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
   }
 
   async deleteContact(id: string, context: CallContext): Promise<void> {
