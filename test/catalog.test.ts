@@ -132,5 +132,5 @@ describe("operations catalog", () => {
     const bad = await runCli(["catalog", "--system", "zapier"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("zapier");
-  });
+  }, 120_000);
 });

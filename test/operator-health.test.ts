@@ -30,8 +30,12 @@ function sample(
   return total;
 }
 
+const ADMIN_TOKEN = "operator-test-admin-token-0123456789abcdef";
+
 async function scrape(h: Harness): Promise<string> {
-  const response = await fetch(`${h.service.url}/metrics`);
+  const response = await fetch(`${h.service.url}/metrics`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
   expect(response.status).toBe(200);
   return response.text();
 }
@@ -46,7 +50,7 @@ function contact(
 
 describe("metrics", () => {
   it("move as known traffic is processed", async () => {
-    harness = await startHarness();
+    harness = await startHarness({ admin: { token: ADMIN_TOKEN } });
     const before = await scrape(harness);
     expect(sample(before, "ghl_coopel_sync_inbox_depth")).toBe(0);
 
@@ -243,5 +247,5 @@ describe("status and events commands", () => {
     ]);
     expect(badSince.code).toBe(2);
     expect(badSince.stderr).toContain("--since yesterday");
-  });
+  }, 120_000);
 });

@@ -116,6 +116,11 @@ export function findCoopelCalls(
   return calls;
 }
 
+/** Whether a call writes records: any method but GET, except the token exchanges under /oauth/. */
+function changesRecords(method: string, route: string): boolean {
+  return method !== "GET" && !route.startsWith("/oauth/");
+}
+
 function scopesOf(operation: OpenApiOperation): string[] {
   const scopes = new Set<string>();
   for (const requirement of operation.security ?? [])
@@ -151,7 +156,11 @@ function actionsOf(
         scopes: scopesOf(operation),
         source,
         use:
-          users.length === 0 ? "unused" : upper === "GET" ? "read" : "synced",
+          users.length === 0
+            ? "unused"
+            : changesRecords(upper, route)
+              ? "synced"
+              : "read",
         usedBy: [...new Set(users.map((c) => c.file))].sort(),
       });
     }

@@ -137,11 +137,14 @@ function expandEnv(
     return value.replace(
       ENV_REFERENCE,
       (_match, name: string, fallback: string | undefined) => {
+        const where = at.join(".") || "(top level)";
         const found = env[name];
         if (found !== undefined && found !== "") return found;
+        const fromFile = readVariableFile(name, env, where, problems);
+        if (fromFile !== null) return fromFile;
         if (fallback !== undefined) return fallback;
         problems.push(
-          `${at.join(".") || "(top level)"}: environment variable ${name} is not set; set it or write \${${name}:-default}`,
+          `${where}: environment variable ${name} is not set; set it, set ${name}_FILE to a file that holds the value, or write \${${name}:-default}`,
         );
         return "";
       },
@@ -158,6 +161,28 @@ function expandEnv(
     return out;
   }
   return value;
+}
+
+/**
+ * Reads `${name}_FILE`, the container convention for secrets mounted as
+ * files. One trailing line break is dropped, since editors and `echo` add it.
+ */
+function readVariableFile(
+  name: string,
+  env: NodeJS.ProcessEnv,
+  where: string,
+  problems: string[],
+): string | null {
+  const file = env[`${name}_FILE`];
+  if (file === undefined || file === "") return null;
+  try {
+    return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  } catch (error) {
+    problems.push(
+      `${where}: ${name}_FILE names ${file}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); fix the path or its permissions`,
+    );
+    return "";
+  }
 }
 
 /** Builds the JSON Schema of the configuration file, for editors. */

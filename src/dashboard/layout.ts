@@ -36,6 +36,7 @@ export function page(options: PageOptions): SafeHtml {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="htmx-config" content='{"includeIndicatorStyles":false,"allowEval":false}'>
 <title>${options.title} · ghl-coopel-sync</title>
+<link rel="icon" href="/ui/assets/favicon.svg">
 <link rel="stylesheet" href="/ui/assets/app.css">
 ${(options.styles ?? []).map((s) => html`<link rel="stylesheet" href="/ui/assets/${s}" />`)}
 <script src="/ui/assets/htmx.min.js" defer></script>

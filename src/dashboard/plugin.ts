@@ -25,7 +25,11 @@ import type {
   Store,
 } from "../engine/ports.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
-import { connectionsOf, readOverview } from "../operator/overview.js";
+import {
+  connectionsOf,
+  readOverview,
+  type LocationStateOf,
+} from "../operator/overview.js";
 import {
   eventFromWebhook,
   previewEvent,
@@ -63,6 +67,8 @@ export interface DashboardOptions {
    * every one. Without it the dead-letter page lists but cannot replay.
    */
   replay?: (ids: string[] | "all") => Promise<number>;
+  /** The state of a GHL location as the running service sees it. */
+  locationState?: LocationStateOf;
   /** Folder of the official GHL webhook examples offered in the mapping preview. */
   fixturesDir: string;
 }
@@ -89,6 +95,14 @@ const ASSETS: Record<string, { file: string; type: string }> = {
   "app.css": {
     file: new URL("app.css", WEB_DIR).pathname,
     type: "text/css; charset=utf-8",
+  },
+  "favicon.svg": {
+    file: new URL("favicon.svg", WEB_DIR).pathname,
+    type: "image/svg+xml",
+  },
+  "login.js": {
+    file: new URL("login.js", WEB_DIR).pathname,
+    type: "text/javascript; charset=utf-8",
   },
   "overview-chart.js": {
     file: new URL("overview-chart.js", WEB_DIR).pathname,
@@ -142,11 +156,34 @@ export async function dashboardPlugin(
   app: FastifyInstance,
   options: DashboardOptions,
 ): Promise<void> {
-  const { config, store, queue } = options;
   if (!app.hasContentTypeParser("application/x-www-form-urlencoded")) {
     const { default: formbody } = await import("@fastify/formbody");
     await app.register(formbody);
   }
+  app.get<{ Params: { name: string } }>("/assets/:name", (request, reply) => {
+    const asset = ASSETS[request.params.name];
+    if (!asset) return reply.code(404).send({ error: "not_found" });
+    return reply
+      .type(asset.type)
+      .header("cache-control", "public, max-age=3600")
+      .send(readFileSync(asset.file));
+  });
+
+  app.get("/login", (_request, reply) =>
+    reply.type("text/html; charset=utf-8").send(loginPage().value),
+  );
+
+  await app.register((inner, _options, done) => {
+    protectedRoutes(inner, options);
+    done();
+  });
+}
+
+function protectedRoutes(
+  app: FastifyInstance,
+  options: DashboardOptions,
+): void {
+  const { config, store, queue } = options;
   app.addHook("preHandler", options.authenticate);
   const csrf = (request: FastifyRequest) =>
     options.csrfToken?.(request) ?? null;
@@ -166,19 +203,18 @@ export async function dashboardPlugin(
           .value,
       );
 
-  app.get<{ Params: { name: string } }>("/assets/:name", (request, reply) => {
-    const asset = ASSETS[request.params.name];
-    if (!asset) return reply.code(404).send({ error: "not_found" });
-    return reply
-      .type(asset.type)
-      .header("cache-control", "public, max-age=3600")
-      .send(readFileSync(asset.file));
-  });
-
   // Overview
-  app.get("/api/overview", () => readOverview(config, store, queue));
+  app.get("/api/overview", () =>
+    readOverview(config, store, queue, Date.now(), options.locationState),
+  );
   app.get("/", async (request, reply) => {
-    const o = await readOverview(config, store, queue);
+    const o = await readOverview(
+      config,
+      store,
+      queue,
+      Date.now(),
+      options.locationState,
+    );
     const s = o.last24h;
     const links = await Promise.all(
       config.ghl.locations.map(
@@ -372,6 +408,7 @@ export async function dashboardPlugin(
       hx-swap="outerHTML"
       hx-push-url="true"
       hx-trigger="change, input delay:400ms from:input[type=search], submit"
+      hx-sync="this:replace"
     >
       <label
         >Type
@@ -422,7 +459,7 @@ export async function dashboardPlugin(
       events.length === 50 && last
         ? html`<p>
             <a
-              href="/ui/events?${new URLSearchParams({ ...q, before: last.id } as Record<string, string>).toString()}"
+              href="/ui/events?${new URLSearchParams({ ...q, before: last.id }).toString()}"
               >Older events</a
             >
           </p>`
@@ -987,7 +1024,7 @@ ${JSON.stringify(redact(event.payload), null, 2)}</pre>`;
 
   // Connections
   app.get("/connections", async (request, reply) => {
-    const connections = connectionsOf(config);
+    const connections = connectionsOf(config, options.locationState);
     const depth = await queue.depth();
     const body = html` <div class="table-wrap">
         <table>
@@ -1068,6 +1105,7 @@ ${JSON.stringify(redact(event.payload), null, 2)}</pre>`;
         hx-swap="outerHTML"
         hx-push-url="true"
         hx-trigger="change, input delay:300ms from:input[type=search], submit"
+        hx-sync="this:replace"
       >
         <label
           >Search
@@ -1127,6 +1165,41 @@ ${JSON.stringify(redact(event.payload), null, 2)}</pre>`;
       </div>`;
     return send(reply, request, "catalog", "Operations catalog", body);
   });
+}
+
+function loginPage(): SafeHtml {
+  return html`<!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>Log in · ghl-coopel-sync</title>
+        <link rel="icon" href="/ui/assets/favicon.svg" />
+        <link rel="stylesheet" href="/ui/assets/app.css" />
+        <script src="/ui/assets/login.js" defer></script>
+      </head>
+      <body>
+        <main id="main" class="login">
+          <h1>Log in to ghl-coopel-sync</h1>
+          <form id="login" method="post" action="/admin/login">
+            <label for="password">Admin password</label>
+            <input
+              id="password"
+              name="password"
+              type="password"
+              autocomplete="current-password"
+              required
+            />
+            <button type="submit">Log in</button>
+            <p id="login-error" class="error" role="alert" hidden></p>
+          </form>
+          <p class="muted">
+            The password is the one whose hash is set as
+            <code>admin.password_hash</code> in the config.
+          </p>
+        </main>
+      </body>
+    </html>`;
 }
 
 function sameValue(a: unknown, b: unknown): boolean {

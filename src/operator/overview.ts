@@ -30,18 +30,32 @@ export const DEAD_LETTER_COUNT_LIMIT = 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const SERIES_BUCKET_MS = 15 * 60 * 1000;
 
+/** How the running service sees a GHL location; config alone when absent. */
+export type LocationStateOf = (
+  locationId: string,
+) => "active" | "paused" | "unknown";
+
 /** Lists the configured connections with their state. */
-export function connectionsOf(config: Config): ConnectionState[] {
+export function connectionsOf(
+  config: Config,
+  locationState?: LocationStateOf,
+): ConnectionState[] {
   return [
-    ...config.ghl.locations.map((location): ConnectionState => ({
-      system: "ghl",
-      id: location.id,
-      name: location.name ?? location.id,
-      state: location.paused ? "paused" : "active",
-      reason: location.paused
-        ? "paused in config (ghl.locations[].paused)"
-        : null,
-    })),
+    ...config.ghl.locations.map((location): ConnectionState => {
+      const live = locationState?.(location.id);
+      const paused = location.paused || live === "paused";
+      return {
+        system: "ghl",
+        id: location.id,
+        name: location.name ?? location.id,
+        state: paused ? "paused" : "active",
+        reason: location.paused
+          ? "paused in config (ghl.locations[].paused)"
+          : paused
+            ? "paused"
+            : null,
+      };
+    }),
     {
       system: "coopel",
       id: config.coopel.account_id,
@@ -58,6 +72,7 @@ export async function readOverview(
   store: Store,
   queue: Queue,
   now = Date.now(),
+  locationState?: LocationStateOf,
 ): Promise<Overview> {
   const since = now - DAY_MS;
   const [last24h, dead, inboxDepth, oldest, series] = await Promise.all([
@@ -72,7 +87,7 @@ export async function readOverview(
   ]);
   return {
     generatedAt: now,
-    connections: connectionsOf(config),
+    connections: connectionsOf(config, locationState),
     last24h,
     deadLetters: dead.length,
     inboxDepth,

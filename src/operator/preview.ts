@@ -2,7 +2,6 @@ import type { Config } from "../config/schema.js";
 import { ContactSync } from "../engine/contact-sync.js";
 import { SyncEngine } from "../engine/engine.js";
 import type {
-  CallContext,
   CoopelClient,
   CoopelLookup,
   CoopelRecord,
@@ -47,7 +46,7 @@ class RecordingCoopel implements CoopelClient {
     readonly externalIdField: string | null,
   ) {}
 
-  createContact(body: CoopelRecord, _context: CallContext) {
+  createContact(body: CoopelRecord) {
     this.requests.push({
       operation: "create_contact",
       method: "POST",
@@ -57,7 +56,7 @@ class RecordingCoopel implements CoopelClient {
     return Promise.resolve({ id: NEW_CONTACT_ID, record: body });
   }
 
-  updateContact(id: string, body: CoopelRecord, _context: CallContext) {
+  updateContact(id: string, body: CoopelRecord) {
     this.requests.push({
       operation: "update_contact",
       method: "PUT",
@@ -67,7 +66,7 @@ class RecordingCoopel implements CoopelClient {
     return Promise.resolve(body);
   }
 
-  deleteContact(id: string, _context: CallContext) {
+  deleteContact(id: string) {
     this.requests.push({
       operation: "delete_contact",
       method: "DELETE",
@@ -77,7 +76,7 @@ class RecordingCoopel implements CoopelClient {
     return Promise.resolve();
   }
 
-  findContacts(lookup: CoopelLookup, _context: CallContext) {
+  findContacts(lookup: CoopelLookup) {
     this.lookups.push(lookup);
     return Promise.resolve([]);
   }

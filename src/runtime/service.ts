@@ -5,7 +5,7 @@ import type { Config } from "../config/schema.js";
 import { CoopelRestClient } from "../connectors/coopel/client.js";
 import { GhlRestApi } from "../connectors/ghl/api.js";
 import { GhlHttpClient } from "../connectors/ghl/client.js";
-import { dashboardPlugin, type DashboardOptions } from "../dashboard/plugin.js";
+import { dashboardPlugin } from "../dashboard/plugin.js";
 import { ContactSync } from "../engine/contact-sync.js";
 import { CONTACT_EVENT_TYPES, SyncEngine } from "../engine/engine.js";
 import type { Queue, Store } from "../engine/ports.js";
@@ -17,7 +17,14 @@ import { registerGhlWebhookRoute } from "../server/ghl-webhook-route.js";
 import { Metrics } from "../server/metrics.js";
 import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
 import { SqliteStore } from "../store/sqlite/store.js";
+import type { GhlTokenSource } from "../connectors/ghl/client.js";
+import type { ConnectionStore } from "../engine/ports.js";
+import { registerAdminAuth } from "../security/admin-auth.js";
+import { registerOAuthRoutes } from "../server/oauth-routes.js";
+import { SqliteConnectionStore } from "../store/sqlite/connections.js";
+import { openGhlAccess, type GhlAccess } from "./ghl-access.js";
 import { loadWebhookKeys } from "./keys.js";
+import { registerSecretValues } from "./logger.js";
 
 /** A running service: its server, store, queue and worker. */
 export interface Service {
@@ -27,6 +34,10 @@ export interface Service {
   server: FastifyInstance;
   store: Store;
   queue: Queue;
+  /** OAuth connections of GHL locations and agencies. */
+  connections: ConnectionStore;
+  /** Bearer tokens for GHL API calls: Private Integration tokens, then OAuth connections. */
+  ghlTokens: GhlTokenSource;
   worker: Worker | null;
   metrics: Metrics;
   close(graceMs?: number): Promise<void>;
@@ -40,11 +51,8 @@ export interface ServiceOptions {
   runWorker?: boolean;
   /** Serves the webhook routes; false makes a worker-only process. */
   receiveWebhooks?: boolean;
-  /**
-   * Serves the dashboard under /ui, behind `authenticate`. Without it the
-   * process serves no dashboard.
-   */
-  dashboard?: Pick<DashboardOptions, "authenticate" | "csrfToken">;
+  /** Where the encryption key variables are read; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Thrown for a configuration that validates but cannot run, such as an unsupported store. */
@@ -56,7 +64,12 @@ export class StartupError extends Error {
 export function openStorage(
   config: Config,
   baseDir: string,
-): { store: Store; queue: Queue; dataLocation: string } {
+): {
+  store: Store;
+  queue: Queue;
+  connections: ConnectionStore;
+  dataLocation: string;
+} {
   const url = config.store.url;
   if (!url.startsWith("sqlite:")) {
     // TODO: PostgreSQL adapters for the store and the queue.
@@ -69,6 +82,7 @@ export function openStorage(
   return {
     store: new SqliteStore(db),
     queue: new SqliteQueue(db),
+    connections: new SqliteConnectionStore(db),
     dataLocation: `SQLite file ${file}`,
   };
 }
@@ -82,6 +96,8 @@ export async function readiness(
   config: Config,
   store: Store,
   queue: Queue,
+  locationState: (id: string) => string = () => "active",
+  acceptsInstalls = false,
 ): Promise<string | null> {
   try {
     await store.checkWritable();
@@ -93,8 +109,11 @@ export async function readiness(
   } catch (error) {
     return `queue unavailable: ${(error as Error).message}`;
   }
-  if (!config.ghl.locations.some((location) => !location.paused))
-    return "no active GHL location: add one under ghl.locations or set paused: false";
+  const active = config.ghl.locations.some(
+    (location) => !location.paused && locationState(location.id) === "active",
+  );
+  if (!active && !acceptsInstalls)
+    return "no active GHL location: add one under ghl.locations, set paused: false, or configure ghl.oauth to accept installs";
   return null;
 }
 
@@ -109,17 +128,48 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       "webhook signature checks are off (ghl.webhooks.verify_signatures: false); anyone can post events",
     );
 
-  const { store, queue, dataLocation } = openStorage(config, baseDir);
+  registerSecretValues(configSecrets(config));
+  const { store, queue, connections, dataLocation } = openStorage(
+    config,
+    baseDir,
+  );
+  let ghl: GhlAccess;
+  try {
+    ghl = await openGhlAccess(config, connections, logger, options.env);
+  } catch (error) {
+    await queue.close();
+    await store.close();
+    throw error;
+  }
   const metrics = new Metrics();
   metrics.watchQueue(queue);
   const server = createServer({
     logger,
     metrics,
     bodyLimitBytes: config.server.body_limit_bytes,
-    readiness: () => readiness(config, store, queue),
+    readiness: () =>
+      readiness(
+        config,
+        store,
+        queue,
+        (id) => ghl.locationState(id),
+        ghl.connections !== null,
+      ),
   });
 
-  const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
+  registerAdminAuth(server, {
+    passwordHash: config.admin.password_hash ?? null,
+    token: config.admin.token ?? null,
+    sessionTtlMs: config.admin.session_ttl_ms,
+    secureCookies: config.admin.secure_cookies,
+    logger,
+  });
+  if (!config.admin.password_hash && !config.admin.token)
+    logger.warn(
+      "the admin side is closed to everyone: set admin.password_hash (from `ghl-coopel-sync hash-password`) or admin.token to use it",
+    );
+  if (ghl.oauthRoutes) registerOAuthRoutes(server, ghl.oauthRoutes);
+
   const syncedTypes = new Set<string>(
     config.sync.contacts.enabled ? CONTACT_EVENT_TYPES : [],
   );
@@ -130,53 +180,47 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       metrics,
       keys,
       syncedTypes,
-      locationState: (id) => {
-        const location = locations.get(id);
-        if (!location) return "unknown";
-        return location.paused ? "paused" : "active";
-      },
+      locationState: (id) => ghl.locationState(id),
       maxInboxDepth: config.server.max_inbox_depth,
+      appEvents: ghl.connections ?? undefined,
+      timestampWindow: {
+        maxAgeMs: config.ghl.webhooks.max_age_ms,
+        maxFutureSkewMs: config.ghl.webhooks.max_future_skew_ms,
+      },
     });
 
-  if (options.dashboard) {
-    const coopel = new CoopelRestClient(config.coopel);
-    const tokens = new Map(config.ghl.locations.map((l) => [l.id, l.token]));
-    const ghl = new GhlRestApi(
-      new GhlHttpClient({
-        baseUrl: config.ghl.base_url,
-        apiVersion: config.ghl.api_version,
-        timeoutMs: config.coopel.timeout_ms,
-        tokens: {
-          getToken: (locationId) => {
-            const token = tokens.get(locationId);
-            if (token === undefined)
-              return Promise.reject(
-                new Error(`GHL location ${locationId} is not in ghl.locations`),
-              );
-            return Promise.resolve(token);
-          },
-        },
-      }),
-    );
-    const context = () => ({ requests: [] });
-    await server.register(dashboardPlugin, {
-      prefix: "/ui",
-      ...options.dashboard,
-      config,
-      store,
-      queue,
-      fixturesDir: path.resolve(
-        import.meta.dirname,
-        "../../fixtures/ghl/webhooks",
-      ),
-      contacts: {
-        ghl: (locationId, contactId) =>
-          ghl.getContact(locationId, contactId, context()),
-        coopel: (id) => coopel.getContact(id, context()),
-        findCoopel: (lookup) => coopel.findContacts(lookup, context()),
-      },
-    });
-  }
+  const coopelReader = new CoopelRestClient(config.coopel);
+  const ghlReader = new GhlRestApi(
+    new GhlHttpClient({
+      baseUrl: config.ghl.base_url,
+      apiVersion: config.ghl.api_version,
+      timeoutMs: config.coopel.timeout_ms,
+      tokens: ghl.tokens,
+    }),
+  );
+  const noRequests = () => ({ requests: [] });
+  await server.register(dashboardPlugin, {
+    prefix: "/ui",
+    // The admin hook has already checked every request; this refuses any it let through.
+    authenticate: async (request, reply) => {
+      if (!request.admin) await reply.code(401).send({ error: "unauthorized" });
+    },
+    csrfToken: (request) => request.admin?.csrfToken ?? null,
+    config,
+    store,
+    queue,
+    locationState: (id) => ghl.locationState(id),
+    fixturesDir: path.resolve(
+      import.meta.dirname,
+      "../../fixtures/ghl/webhooks",
+    ),
+    contacts: {
+      ghl: (locationId, contactId) =>
+        ghlReader.getContact(locationId, contactId, noRequests()),
+      coopel: (id) => coopelReader.getContact(id, noRequests()),
+      findCoopel: (lookup) => coopelReader.findContacts(lookup, noRequests()),
+    },
+  });
 
   let worker: Worker | null = null;
   if (options.runWorker ?? config.worker.enabled) {
@@ -228,15 +272,30 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     server,
     store,
     queue,
+    connections,
+    ghlTokens: ghl.tokens,
     worker,
     metrics,
     async close(graceMs = 10_000) {
       if (closed) return;
       closed = true;
+      ghl.stop();
       await server.close();
       await worker?.stop(graceMs);
       await queue.close();
       await store.close();
     },
   };
+}
+
+/** Every secret value in the config, so that log lines can never show one. */
+function configSecrets(config: Config): (string | undefined)[] {
+  return [
+    ...config.ghl.locations.map((l) => l.token),
+    config.ghl.oauth?.client_secret,
+    config.coopel.token,
+    config.coopel.oauth?.client_secret,
+    config.admin.token,
+    config.admin.password_hash,
+  ];
 }

@@ -40,6 +40,7 @@ export class Metrics {
   readonly apiRequests: Counter<"api" | "method" | "route" | "status">;
   readonly apiDuration: Histogram<"api">;
   readonly writeLatency: Histogram;
+  readonly webhookSkew: Histogram;
   private queue: QueueProbe | null = null;
 
   constructor() {
@@ -90,6 +91,12 @@ export class Metrics {
       buckets: [
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
       ],
+      registers: [this.registry],
+    });
+    this.webhookSkew = new Histogram({
+      name: "ghl_coopel_sync_webhook_timestamp_skew_seconds",
+      help: "Webhook body timestamp minus receipt time, in seconds; large negative values are late retries, positive values are clock skew",
+      buckets: [-7200, -3600, -600, -60, -5, 0, 5, 60, 600],
       registers: [this.registry],
     });
     const read = (): QueueProbe | null => this.queue;

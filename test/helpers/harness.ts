@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import pino from "pino";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
+import { createLogger } from "../../src/runtime/logger.js";
 import { startService, type Service } from "../../src/runtime/service.js";
 import {
   startCoopelSandbox,
@@ -80,7 +80,7 @@ export function testConfig(
   coopelUrl: string,
   overrides: Partial<ConfigInput> = {},
 ): ConfigInput {
-  return {
+  const base: ConfigInput = {
     store: { url: `sqlite:${path.join(dir, "sync.db")}` },
     server: { host: "127.0.0.1", port: 0 },
     ghl: {
@@ -100,8 +100,20 @@ export function testConfig(
       retry_max_ms: 200,
     },
     log: { level: "debug", pretty: "never" },
-    ...overrides,
   };
+  return deepMerge(base, overrides) as ConfigInput;
+}
+
+/** Merges plain objects key by key; arrays and other values in `override` replace. */
+export function deepMerge(base: unknown, override: unknown): unknown {
+  const isPlain = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === "object" && !Array.isArray(v);
+  if (!isPlain(base) || !isPlain(override))
+    return override === undefined ? base : override;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override))
+    merged[key] = deepMerge(base[key], value);
+  return merged;
 }
 
 /** Starts a Coopel sandbox and the service on a fresh SQLite file, both on 127.0.0.1. */
@@ -123,7 +135,7 @@ export async function startHarness(
     },
   });
   let config = testConfig(dir, coopel.url, overrides);
-  const logger = pino({ level: "debug" }, sink);
+  const logger = createLogger(parseConfig(config).log, sink);
   let service: Service | null = null;
 
   const open = async (): Promise<Service> => {
@@ -173,7 +185,7 @@ export async function startHarness(
     },
     async restart(more = {}) {
       await harness.stopService();
-      config = { ...config, ...more };
+      config = deepMerge(config, more) as ConfigInput;
       await open();
     },
     async close() {
