@@ -6,7 +6,7 @@ import type {
   Outcome,
 } from "../engine/ports.js";
 import { readOverview, type Overview } from "../operator/overview.js";
-import { StartupError, openStorage } from "../runtime/service.js";
+import { StartupError, openStorage, type Storage } from "../runtime/service.js";
 import { UsageError } from "./errors.js";
 
 /** Parses `90s`, `15m`, `6h` or `2d` into milliseconds; throws a clear error otherwise. */
@@ -24,11 +24,11 @@ export function parseDuration(text: string): number {
 
 async function withStorage<T>(
   loaded: LoadedConfig,
-  work: (storage: ReturnType<typeof openStorage>) => Promise<T>,
+  work: (storage: Storage) => Promise<T>,
 ): Promise<T> {
-  let storage: ReturnType<typeof openStorage>;
+  let storage: Storage;
   try {
-    storage = openStorage(loaded.config, loaded.baseDir);
+    storage = await openStorage(loaded.config, loaded.baseDir);
   } catch (error) {
     if (error instanceof StartupError) throw new UsageError(error.message);
     throw error;

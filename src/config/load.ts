@@ -25,6 +25,9 @@ export interface LoadedConfig {
   baseDir: string;
 }
 
+/** Keys whose values are secrets and never appear in an error message. */
+const SECRET_KEY = /token|secret|password|private_key/i;
+
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
@@ -56,7 +59,15 @@ export function loadConfigFile(
       document.errors.map((e) => `YAML syntax error: ${e.message}`),
     );
   }
-  const raw: unknown = document.toJS() ?? {};
+  let raw: unknown;
+  try {
+    // A low alias limit stops "billion laughs" documents from expanding.
+    raw = document.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    throw new ConfigError(file, [
+      `YAML could not be read: ${(error as Error).message}`,
+    ]);
+  }
   const problems: string[] = [];
   const expanded = expandEnv(raw, [], env, problems);
   if (problems.length > 0) throw new ConfigError(file, problems);
@@ -84,7 +95,15 @@ function describeIssue(topIssue: z.core.$ZodIssue, root: unknown): string {
     issue.path.length > 0 ? issue.path.map(String).join(".") : "(top level)";
   const hasValue = issue.code !== "unrecognized_keys";
   const value = hasValue ? valueAt(root, issue.path) : undefined;
-  const shown = value === undefined ? "missing" : JSON.stringify(value);
+  const secretPath = issue.path.some((part) => SECRET_KEY.test(String(part)));
+  const shown =
+    value === undefined
+      ? "missing"
+      : secretPath
+        ? '"[redacted]"'
+        : JSON.stringify(value, (key, inner: unknown) =>
+            SECRET_KEY.test(key) ? "[redacted]" : inner,
+          );
   if (issue.code === "unrecognized_keys") {
     return `${where}: unknown key(s) ${issue.keys.join(", ")}; remove them or check the spelling`;
   }

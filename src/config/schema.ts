@@ -1,5 +1,10 @@
 import { z } from "zod";
 
+/** An http or https URL; other schemes are rejected. */
+function httpUrl() {
+  return z.url({ protocol: /^https?$/, error: "an http:// or https:// URL" });
+}
+
 /** A field transform, written as its name or as an object with options. */
 export const transformSchema = z.union([
   z.enum(["trim", "lowercase", "uppercase", "e164", "iso_date"]),
@@ -60,7 +65,7 @@ const ghlOAuthSchema = z
     client_id: z.string().min(1),
     client_secret: z.string().min(1),
     /** Where GHL sends the operator back; default server.public_url + /oauth/callback. */
-    redirect_uri: z.url().optional(),
+    redirect_uri: httpUrl().optional(),
     authorize_url: z
       .url()
       .default("https://marketplace.gohighlevel.com/v2/oauth/chooselocation"),
@@ -83,7 +88,7 @@ const ghlOAuthSchema = z
 
 const coopelOAuthSchema = z
   .object({
-    token_url: z.url(),
+    token_url: httpUrl(),
     client_id: z.string().min(1),
     client_secret: z.string().min(1),
     scope: z.string().optional(),
@@ -120,6 +125,8 @@ export const configSchema = z
           )
           .default("sqlite:./data/sync.db"),
         synchronous: z.enum(["normal", "full"]).default("normal"),
+        /** Connections each process opens to PostgreSQL; unused with SQLite. */
+        max_connections: z.number().int().min(2).max(100).default(10),
       })
       .strict()
       .prefault({}),
@@ -127,7 +134,7 @@ export const configSchema = z
       .object({
         host: z.string().default("127.0.0.1"),
         port: z.number().int().min(0).max(65535).default(3000),
-        public_url: z.url().optional(),
+        public_url: httpUrl().optional(),
         body_limit_bytes: z.number().int().min(1024).default(1_048_576),
         max_inbox_depth: z.number().int().min(1).default(100_000),
       })
@@ -135,9 +142,18 @@ export const configSchema = z
       .prefault({}),
     ghl: z
       .object({
-        base_url: z.url().default("https://services.leadconnectorhq.com"),
+        base_url: httpUrl().default("https://services.leadconnectorhq.com"),
         api_version: z.string().default("2021-07-28"),
-        locations: z.array(locationSchema).default([]),
+        locations: z
+          .array(locationSchema)
+          .default([])
+          .refine(
+            (list) => new Set(list.map((l) => l.id)).size === list.length,
+            {
+              error:
+                "each location id may appear once; remove the repeated entry",
+            },
+          ),
         oauth: ghlOAuthSchema.optional(),
         webhooks: z
           .object({
@@ -161,7 +177,7 @@ export const configSchema = z
     coopel: z
       .object({
         account_id: z.string().min(1).default("default"),
-        base_url: z.url(),
+        base_url: httpUrl(),
         /** A static bearer token; or set `oauth` for the client credentials grant. */
         token: z.string().min(1).optional(),
         oauth: coopelOAuthSchema.optional(),

@@ -100,6 +100,16 @@ export interface Queue {
    * no older job with the same ordering key is pending or running.
    */
   claim(workerId: string, limit: number, leaseMs: number): Promise<Job[]>;
+  /**
+   * Extends to `leaseMs` from now the leases that `workerId` still holds on
+   * the given jobs, so that a slow job is not run a second time while its
+   * worker is alive. Jobs the worker no longer holds are left alone.
+   */
+  renewLeases(
+    workerId: string,
+    jobIds: string[],
+    leaseMs: number,
+  ): Promise<void>;
   complete(job: Job, completion: Completion): Promise<void>;
   /** Releases the job to run again at `runAt` (epoch milliseconds). */
   retry(job: Job, runAt: number, failure: JobFailure): Promise<void>;

@@ -11,10 +11,15 @@ import { CONTACT_EVENT_TYPES, SyncEngine } from "../engine/engine.js";
 import type { Queue, Store } from "../engine/ports.js";
 import { Worker } from "../engine/worker.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
+import { PostgresQueue } from "../queue/postgres-queue.js";
 import { SqliteQueue } from "../queue/sqlite-queue.js";
 import { createServer } from "../server/app.js";
 import { registerGhlWebhookRoute } from "../server/ghl-webhook-route.js";
 import { Metrics } from "../server/metrics.js";
+import { openPostgres, redactPostgresUrl } from "../store/postgres/database.js";
+import { migratePostgres } from "../store/postgres/migrations.js";
+import { PostgresConnectionStore } from "../store/postgres/connections.js";
+import { PostgresStore } from "../store/postgres/store.js";
 import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
 import { SqliteStore } from "../store/sqlite/store.js";
 import type { GhlTokenSource } from "../connectors/ghl/client.js";
@@ -24,6 +29,7 @@ import { registerOAuthRoutes } from "../server/oauth-routes.js";
 import { SqliteConnectionStore } from "../store/sqlite/connections.js";
 import { openGhlAccess, type GhlAccess } from "./ghl-access.js";
 import { loadWebhookKeys } from "./keys.js";
+import type { WebhookKeys } from "../connectors/ghl/webhook-signature.js";
 import { registerSecretValues } from "./logger.js";
 
 /** A running service: its server, store, queue and worker. */
@@ -58,24 +64,60 @@ export interface ServiceOptions {
 /** Thrown for a configuration that validates but cannot run, such as an unsupported store. */
 export class StartupError extends Error {
   override name = "StartupError";
+  /** 2 when the configuration is at fault, 1 when the environment is (a busy port, say). */
+  readonly exitCode: 1 | 2;
+
+  constructor(
+    message: string,
+    options: { cause?: unknown; exitCode?: 1 | 2 } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.exitCode = options.exitCode ?? 2;
+  }
 }
 
-/** Opens the store and queue the config names. */
-export function openStorage(
-  config: Config,
-  baseDir: string,
-): {
+/** The store and queue of one configured database, migrated and ready. */
+export interface Storage {
   store: Store;
   queue: Queue;
   connections: ConnectionStore;
+  /** Description of where the data lives, for the start-up log. */
   dataLocation: string;
-} {
+  /** Schema versions this start applied; empty when the schema was current. */
+  migrated: number[];
+}
+
+/**
+ * Opens the database that `store.url` names, brings its schema up to date
+ * and returns the store and queue on it: SQLite for a `sqlite:` URL,
+ * PostgreSQL for a `postgres://` or `postgresql://` URL.
+ */
+export async function openStorage(
+  config: Config,
+  baseDir: string,
+): Promise<Storage> {
   const url = config.store.url;
-  if (!url.startsWith("sqlite:")) {
-    // TODO: PostgreSQL adapters for the store and the queue.
-    throw new StartupError(
-      `store.url ${url}: only sqlite: URLs are supported in this version; use sqlite:./data/sync.db`,
-    );
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const pool = openPostgres({
+      url,
+      maxConnections: config.store.max_connections,
+    });
+    let migrated: number[];
+    try {
+      migrated = await migratePostgres(pool);
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw new StartupError(
+        `store.url ${redactPostgresUrl(url)}: cannot open the PostgreSQL database (${(error as Error).message}); check that PostgreSQL runs, that the database exists and that the user may create tables in it`,
+      );
+    }
+    return {
+      store: new PostgresStore(pool),
+      queue: new PostgresQueue(pool, { url }),
+      connections: new PostgresConnectionStore(pool),
+      dataLocation: `PostgreSQL ${redactPostgresUrl(url)}`,
+      migrated,
+    };
   }
   const file = sqliteFileFromUrl(url, baseDir);
   const db = openSqlite({ file, synchronous: config.store.synchronous });
@@ -84,6 +126,7 @@ export function openStorage(
     queue: new SqliteQueue(db),
     connections: new SqliteConnectionStore(db),
     dataLocation: `SQLite file ${file}`,
+    migrated: [],
   };
 }
 
@@ -120,16 +163,20 @@ export async function readiness(
 /** Opens storage, starts the HTTP server and, unless told not to, the worker. */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { config, baseDir, logger } = options;
-  const keys = config.ghl.webhooks.verify_signatures
-    ? loadWebhookKeys(config.ghl.webhooks, baseDir)
-    : null;
+  let keys: WebhookKeys | null = null;
+  try {
+    if (config.ghl.webhooks.verify_signatures)
+      keys = loadWebhookKeys(config.ghl.webhooks, baseDir);
+  } catch (error) {
+    throw new StartupError((error as Error).message, { cause: error });
+  }
   if (!keys)
     logger.warn(
       "webhook signature checks are off (ghl.webhooks.verify_signatures: false); anyone can post events",
     );
 
   registerSecretValues(configSecrets(config));
-  const { store, queue, connections, dataLocation } = openStorage(
+  const { store, queue, connections, dataLocation } = await openStorage(
     config,
     baseDir,
   );
@@ -258,13 +305,26 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         }
       },
     });
-    worker.start();
   }
 
-  const address = await server.listen({
-    host: config.server.host,
-    port: config.server.port,
-  });
+  let address: string;
+  try {
+    address = await server.listen({
+      host: config.server.host,
+      port: config.server.port,
+    });
+  } catch (error) {
+    // Nothing may keep running half-started: no worker without its server.
+    ghl.stop();
+    await server.close().catch(() => {});
+    await queue.close();
+    await store.close();
+    throw new StartupError(
+      `cannot listen on ${config.server.host}:${config.server.port} (${(error as Error).message}); free the port or change server.host and server.port`,
+      { cause: error, exitCode: 1 },
+    );
+  }
+  worker?.start();
   let closed = false;
   return {
     url: address,

@@ -119,7 +119,8 @@ export function registerGhlWebhookRoute(
       }
       let body: unknown;
       try {
-        body = JSON.parse(raw.toString("utf8"));
+        // A leading byte order mark is not part of the JSON text.
+        body = JSON.parse(raw.toString("utf8").replace(/^\uFEFF/, ""));
       } catch {
         metrics.webhooks.inc({ type: "unknown", result: "rejected_malformed" });
         return reply.code(400).send({
@@ -268,6 +269,8 @@ export function registerGhlWebhookRoute(
           message: "inbox unavailable; deliver again later",
         });
       }
+      // Counts this event until the next depth read, so a burst cannot overshoot the limit.
+      if (result === "accepted") depthCache.value += 1;
       metrics.webhooks.inc({ type, result });
       return reply.code(200).send({ status: result });
     },
