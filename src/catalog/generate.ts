@@ -7,7 +7,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 
-/** What the product does with an operation or event. */
+/** Mark of what the product does with an operation or event. */
 export type Use = "synced" | "read" | "action" | "unused";
 
 export interface CatalogEntry {

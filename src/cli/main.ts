@@ -85,6 +85,23 @@ function buildProgram(setCode: (code: number) => void): Command {
       setCode(await runSandbox(loaded));
     });
   program
+    .command("doctor")
+    .description(
+      "Check the configuration, the store, both APIs with their tokens, and the clock, and say how to fix each failure.",
+    )
+    .option("-c, --config <file>", "configuration file", "sync.config.yaml")
+    .option("--json", "print the checks as JSON")
+    .addHelpText(
+      "after",
+      "\nExample:\n  ghl-coopel-sync doctor --config sync.config.yaml\n\nExit codes: 0 every check passed, 1 a check failed, 2 invalid configuration.",
+    )
+    .action(async (options: { config: string; json?: boolean }) => {
+      const loaded = loadConfigFile(options.config);
+      const { runDoctor } = await import("./doctor.js");
+      setCode(await runDoctor(loaded, options));
+    });
+
+  program
     .command("status")
     .description(
       "Show connections, the last 24 hours of events, inbox depth, lag and dead letters.",

@@ -7,7 +7,7 @@ export interface ConnectionState {
   id: string;
   name: string;
   state: "active" | "paused";
-  /** Why the connection is not active; null when it is. */
+  /** Reason the connection is not active; null when it is. */
   reason: string | null;
 }
 
@@ -30,7 +30,7 @@ export const DEAD_LETTER_COUNT_LIMIT = 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const SERIES_BUCKET_MS = 15 * 60 * 1000;
 
-/** How the running service sees a GHL location; config alone when absent. */
+/** State of a GHL location in the running service; without it, the config alone decides. */
 export type LocationStateOf = (
   locationId: string,
 ) => "active" | "paused" | "unknown";
