@@ -32,7 +32,17 @@ export default tseslint.config(
     },
   },
   {
+    // Scripts the dashboard serves to the browser.
+    files: ["web/**/*.js"],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      globals: { ...globals.browser, uPlot: "readonly" },
+      parserOptions: { projectService: false },
+    },
+  },
+  {
     files: ["**/*.js", "**/*.mjs"],
+    ignores: ["web/**/*.js"],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       globals: globals.node,

@@ -62,6 +62,7 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
     await request.rateLimiter.acquire(request.account, request.priority);
   const started = performance.now();
   const summary: RequestSummary = {
+    api: request.system,
     method: request.method,
     path: request.path,
     status: null,

@@ -90,6 +90,8 @@ export interface Completion {
 
 /** A request the connector sent, without secrets or bodies. */
 export interface RequestSummary {
+  /** The API the request went to, such as `GHL` or `Coopel`; absent in records made before it was kept. */
+  api?: string;
   method: string;
   path: string;
   status: number | null;
@@ -206,6 +208,8 @@ export interface Queue {
   replayDeadLetters(filter: DeadLetterFilter): Promise<number>;
   /** Number of jobs not finished yet. */
   depth(): Promise<number>;
+  /** Epoch milliseconds when the oldest job not finished yet was received, or null when there is none. */
+  oldestPendingAt(): Promise<number | null>;
   /** Calls `listener` when new jobs may be runnable; returns a function that unsubscribes. */
   subscribe(listener: () => void): () => void;
   close(): Promise<void>;
@@ -226,6 +230,62 @@ export interface EventStats {
   writeLatencyP99Ms: number | null;
 }
 
+/** Where a job stands: waiting or running, finished, or given up on (a dead letter). */
+export type JobState = "pending" | "running" | "done" | "dead";
+
+/** One event of the history, as the dashboard and the CLI list it. */
+export interface EventRecord {
+  id: string;
+  source: Source;
+  accountId: string;
+  type: string;
+  orderingKey: string;
+  deliveryId: string | null;
+  state: JobState;
+  /** Null until the job finishes. */
+  outcome: Outcome | null;
+  reason: string | null;
+  /** Claims so far. */
+  attempts: number;
+  receivedAt: number;
+  finishedAt: number | null;
+  /** Message of the last failed attempt, if any. */
+  lastError: string | null;
+  errorClass: JobFailure["errorClass"] | null;
+}
+
+/** An event with what it carried and what handling it sent. */
+export interface EventDetail extends EventRecord {
+  payload: Record<string, unknown>;
+  /** Requests of the final attempt, or of the last failed one. */
+  requests: RequestSummary[];
+  warnings: string[];
+}
+
+/** Filters for listing events; every field narrows the list. */
+export interface EventFilter {
+  type?: string;
+  state?: JobState;
+  outcome?: Outcome;
+  /** Text found in the ordering key or delivery id, such as a contact id. */
+  contains?: string;
+  /** Epoch milliseconds, inclusive lower bound on receipt. */
+  since?: number;
+  /** Epoch milliseconds, exclusive upper bound on receipt. */
+  until?: number;
+  /** Only events older than this id, for paging newest first. */
+  beforeId?: string;
+  limit: number;
+}
+
+/** Events received and failed in one time bucket. */
+export interface EventBucket {
+  /** Epoch milliseconds of the bucket's start. */
+  start: number;
+  received: number;
+  failed: number;
+}
+
 /** Links, event history and other state that outlives a process. */
 export interface Store {
   getLink(
@@ -235,6 +295,17 @@ export interface Store {
   ): Promise<Link | null>;
   listLinks(entity: Link["entity"], ghlLocationId: string): Promise<Link[]>;
   eventStats(sinceMs: number): Promise<EventStats>;
+  /** Events matching `filter`, newest first. */
+  listEvents(filter: EventFilter): Promise<EventRecord[]>;
+  /** One event with its payload and requests, or null when the id is unknown. */
+  getEvent(id: string): Promise<EventDetail | null>;
+  /**
+   * Events received since `sinceMs`, counted in buckets of `bucketMs` that
+   * start at `sinceMs`; buckets without events are included with zeros.
+   */
+  eventSeries(sinceMs: number, bucketMs: number): Promise<EventBucket[]>;
+  /** Resolves when the store accepts writes now; rejects with the reason otherwise. */
+  checkWritable(): Promise<void>;
   close(): Promise<void>;
 }
 

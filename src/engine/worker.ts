@@ -30,11 +30,12 @@ export interface WorkerOptions {
   /** Event types whose pending jobs of one record collapse into the newest when claimed. */
   coalesceTypes?: readonly string[];
   workerId?: string;
-  /** Called after each job ends, with its final state. */
+  /** Called after each attempt ends, with the job's state and what the attempt produced. */
   onJobEnd?: (
     job: Job,
     result: "completed" | "retry" | "dead" | "paused",
     completion?: Completion,
+    failure?: JobFailure,
   ) => void;
 }
 
@@ -152,8 +153,10 @@ export class Worker {
     const { queue, logger } = this.options;
     const log = logger.child({
       jobId: job.id,
+      eventId: job.event.deliveryId,
       eventType: job.event.type,
       accountId: job.event.accountId,
+      contactId: contactIdOf(job.event),
       orderingKey: job.event.orderingKey,
       attempt: job.attempt,
     });
@@ -226,7 +229,7 @@ export class Worker {
         const delay = this.retryDelay(job.attempt, error);
         log.warn({ err: error, delayMs: delay }, "job failed; retrying");
         await queue.retry(job, Date.now() + delay, failure);
-        this.options.onJobEnd?.(job, "retry");
+        this.options.onJobEnd?.(job, "retry", undefined, failure);
         return;
       }
       log.error(
@@ -234,7 +237,7 @@ export class Worker {
         "job failed; moved to the dead-letter list",
       );
       await queue.deadLetter(job, failure);
-      this.options.onJobEnd?.(job, "dead");
+      this.options.onJobEnd?.(job, "dead", undefined, failure);
     } catch (storeError) {
       log.error(
         { err: storeError },
@@ -276,6 +279,18 @@ export class Worker {
         : 0;
     return Math.max(jittered, retryAfterMs);
   }
+}
+
+/**
+ * The contact an event is about, for log lines: `contactId` on task, note
+ * and tag events, `id` on contact events; null when the payload has neither.
+ */
+export function contactIdOf(event: Job["event"]): string | null {
+  const payload = event.payload;
+  if (typeof payload.contactId === "string") return payload.contactId;
+  if (event.type.startsWith("Contact") && typeof payload.id === "string")
+    return payload.id;
+  return null;
 }
 
 function describeFailure(thrown: unknown): {

@@ -26,6 +26,15 @@ interface CompiledField {
   from: string;
   to: string;
   transforms: TransformFn[];
+  /** The transforms as written, for display: `e164` or `e164(GB)`. */
+  transformNames: string[];
+}
+
+/** One mapped field as the dashboard shows it. */
+export interface FieldRule {
+  from: string;
+  to: string;
+  transforms: string[];
 }
 
 /** A GHL contact mapped to Coopel fields. */
@@ -60,10 +69,24 @@ export class ContactMapping {
         transforms: target.transforms.map((t) =>
           compileTransform(t, mapping.default_country),
         ),
+        transformNames: target.transforms.map((t) =>
+          typeof t === "string"
+            ? t
+            : `${t.name}${t.country ? `(${t.country})` : ""}`,
+        ),
       });
     }
     this.ignoreEmpty = mapping.contact.ignore_empty;
     this.tagsOnCreate = mapping.contact.tags_on_create;
+  }
+
+  /** The field rules in force, defaults merged with the config, in order. */
+  rules(): FieldRule[] {
+    return this.fields.map((f) => ({
+      from: f.from,
+      to: f.to,
+      transforms: [...f.transformNames],
+    }));
   }
 
   /** Names of the Coopel fields this mapping writes. */

@@ -308,6 +308,13 @@ export class PostgresQueue implements Queue {
     this.emitter.emit("enqueued");
   }
 
+  async oldestPendingAt(): Promise<number | null> {
+    const { rows } = await this.pool.query<{ at: number | null }>(
+      "SELECT MIN(received_at) AS at FROM jobs WHERE state IN ('pending', 'running')",
+    );
+    return rows[0]?.at ?? null;
+  }
+
   async depth(): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>(
       "SELECT COUNT(*)::int AS n FROM jobs WHERE state IN ('pending', 'running')",

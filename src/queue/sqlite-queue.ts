@@ -93,6 +93,7 @@ export class SqliteQueue implements Queue {
     deletePause: Statement;
     listPauses: Statement;
     depth: Statement;
+    oldest: Statement;
   };
 
   constructor(
@@ -176,6 +177,9 @@ export class SqliteQueue implements Queue {
       ),
       depth: db.prepare(
         "SELECT COUNT(*) AS n FROM jobs WHERE state IN ('pending', 'running')",
+      ),
+      oldest: db.prepare(
+        "SELECT MIN(received_at) AS at FROM jobs WHERE state IN ('pending', 'running')",
       ),
     };
   }
@@ -439,6 +443,11 @@ export class SqliteQueue implements Queue {
 
   depth(): Promise<number> {
     return Promise.resolve((this.statements.depth.get() as { n: number }).n);
+  }
+
+  oldestPendingAt(): Promise<number | null> {
+    const row = this.statements.oldest.get() as { at: number | null };
+    return Promise.resolve(row.at);
   }
 
   subscribe(listener: () => void): () => void {

@@ -1,7 +1,11 @@
+import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Logger as PinoLogger } from "pino";
 import type { Config } from "../config/schema.js";
 import { CoopelRestClient } from "../connectors/coopel/client.js";
+import { GhlRestApi } from "../connectors/ghl/api.js";
+import { GhlHttpClient } from "../connectors/ghl/client.js";
+import { dashboardPlugin } from "../dashboard/plugin.js";
 import { ContactSync } from "../engine/contact-sync.js";
 import {
   COALESCED_EVENT_TYPES,
@@ -157,6 +161,36 @@ function createRateLimiter(config: Config): AccountRateLimiter | null {
   });
 }
 
+/**
+ * Why the service cannot do its work now, or null when it can: the store
+ * must take writes, the queue must answer, and at least one GHL location
+ * must be active.
+ */
+export async function readiness(
+  config: Config,
+  store: Store,
+  queue: Queue,
+  locationState: (id: string) => string = () => "active",
+  acceptsInstalls = false,
+): Promise<string | null> {
+  try {
+    await store.checkWritable();
+  } catch (error) {
+    return `store not writable: ${(error as Error).message}`;
+  }
+  try {
+    await queue.depth();
+  } catch (error) {
+    return `queue unavailable: ${(error as Error).message}`;
+  }
+  const active = config.ghl.locations.some(
+    (location) => !location.paused && locationState(location.id) === "active",
+  );
+  if (!active && !acceptsInstalls)
+    return "no active GHL location: add one under ghl.locations, set paused: false, or configure ghl.oauth to accept installs";
+  return null;
+}
+
 /** Opens storage, starts the HTTP server and, unless told not to, the worker. */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { config, baseDir, logger } = options;
@@ -186,18 +220,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     throw error;
   }
   const metrics = new Metrics();
+  metrics.watchQueue(queue);
   const server = createServer({
     logger,
     metrics,
     bodyLimitBytes: config.server.body_limit_bytes,
-    readiness: async () => {
-      try {
-        await queue.depth();
-        return null;
-      } catch (error) {
-        return `store unavailable: ${(error as Error).message}`;
-      }
-    },
+    readiness: () =>
+      readiness(
+        config,
+        store,
+        queue,
+        (id) => ghl.locationState(id),
+        ghl.connections !== null,
+      ),
   });
 
   registerAdminAuth(server, {
@@ -234,6 +269,40 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       },
     });
 
+  const coopelReader = new CoopelRestClient(config.coopel);
+  const ghlReader = new GhlRestApi(
+    new GhlHttpClient({
+      baseUrl: config.ghl.base_url,
+      apiVersion: config.ghl.api_version,
+      timeoutMs: config.coopel.timeout_ms,
+      tokens: ghl.tokens,
+    }),
+  );
+  const noRequests = () => ({ requests: [] });
+  await server.register(dashboardPlugin, {
+    prefix: "/ui",
+    // The admin hook has already checked every request; this refuses any it let through.
+    authenticate: async (request, reply) => {
+      if (!request.admin) await reply.code(401).send({ error: "unauthorized" });
+    },
+    csrfToken: (request) => request.admin?.csrfToken ?? null,
+    config,
+    store,
+    queue,
+    replay: (ids) => queue.replayDeadLetters(ids === "all" ? {} : { ids }),
+    locationState: (id) => ghl.locationState(id),
+    fixturesDir: path.resolve(
+      import.meta.dirname,
+      "../../fixtures/ghl/webhooks",
+    ),
+    contacts: {
+      ghl: (locationId, contactId) =>
+        ghlReader.getContact(locationId, contactId, noRequests()),
+      coopel: (id) => coopelReader.getContact(id, noRequests()),
+      findCoopel: (lookup) => coopelReader.findContacts(lookup, noRequests()),
+    },
+  });
+
   let worker: Worker | null = null;
   if (options.runWorker ?? config.worker.enabled) {
     const contacts = new ContactSync({
@@ -258,10 +327,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       retryMaxMs: config.worker.retry_max_ms,
       accountPauseMs: config.worker.account_pause_ms,
       coalesceTypes: COALESCED_EVENT_TYPES,
-      onJobEnd: (job, result, completion) => {
-        const outcome =
-          completion?.outcome ?? (result === "dead" ? "failed" : "retry");
-        metrics.jobs.inc({ type: job.event.type, outcome });
+      onJobEnd: (job, result, completion, failure) => {
+        const type = job.event.type;
+        metrics.countRequests(completion?.requests ?? failure?.requests ?? []);
+        if (result === "retry") {
+          metrics.retries.inc({ type });
+          return;
+        }
+        if (result === "dead") metrics.deadLetters.inc({ type });
+        const outcome = completion?.outcome ?? "failed";
+        metrics.jobs.inc({ type, outcome });
         if (completion && completion.requests.some((r) => r.method !== "GET")) {
           metrics.writeLatency.observe(
             (Date.now() - job.event.receivedAt) / 1000,

@@ -25,8 +25,9 @@ const OPEN_ROUTES = new Set([
   "/readyz",
   "/oauth/callback",
   "/admin/login",
+  "/ui/login",
 ]);
-const OPEN_PREFIXES = ["/webhooks/"];
+const OPEN_PREFIXES = ["/webhooks/", "/ui/assets/"];
 const UNSAFE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 export const SESSION_COOKIE = "gcs_session";
 const MAX_FAILED_LOGINS = 10;
@@ -109,6 +110,13 @@ export function registerAdminAuth(
     }
     const nonce = readSession(request);
     if (nonce === null) {
+      // A browser opening a dashboard page goes to the login form first.
+      if (
+        request.method === "GET" &&
+        (path === "/ui" || path.startsWith("/ui/")) &&
+        (request.headers.accept ?? "").includes("text/html")
+      )
+        return reply.redirect("/ui/login", 303);
       return reply.code(401).send({
         error: "unauthorized",
         message:

@@ -64,6 +64,25 @@ export class CoopelRestClient implements CoopelClient {
     return this.unwrap(response, "contact");
   }
 
+  /** Reads one contact; null when Coopel answers 404. */
+  async getContact(
+    id: string,
+    context: CallContext,
+  ): Promise<CoopelRecord | null> {
+    try {
+      const response = await this.send(
+        "get_contact",
+        "GET",
+        { contactId: id },
+        context,
+      );
+      return this.unwrap(response, "contact");
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
   async deleteContact(id: string, context: CallContext): Promise<void> {
     await this.send("delete_contact", "DELETE", { contactId: id }, context);
   }

@@ -1,5 +1,14 @@
 import type { Pool } from "pg";
-import type { EventStats, Link, Store } from "../../engine/ports.js";
+import type {
+  EventBucket,
+  EventDetail,
+  EventFilter,
+  EventRecord,
+  EventStats,
+  Link,
+  Store,
+} from "../../engine/ports.js";
+import { checkWritable, eventSeries, getEvent, listEvents } from "./events.js";
 import { readLink, readLinks } from "./links.js";
 
 /** The Store port on PostgreSQL, sharing its pool with the PostgreSQL queue. */
@@ -56,6 +65,22 @@ export class PostgresStore implements Store {
       writeLatencyP50Ms: await percentile(0.5),
       writeLatencyP99Ms: await percentile(0.99),
     };
+  }
+
+  listEvents(filter: EventFilter): Promise<EventRecord[]> {
+    return listEvents(this.pool, filter);
+  }
+
+  getEvent(id: string): Promise<EventDetail | null> {
+    return getEvent(this.pool, id);
+  }
+
+  eventSeries(sinceMs: number, bucketMs: number): Promise<EventBucket[]> {
+    return eventSeries(this.pool, sinceMs, bucketMs, Date.now());
+  }
+
+  checkWritable(): Promise<void> {
+    return checkWritable(this.pool);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,14 @@
 import type { Database } from "better-sqlite3";
-import type { EventStats, Link, Store } from "../../engine/ports.js";
+import type {
+  EventBucket,
+  EventDetail,
+  EventFilter,
+  EventRecord,
+  EventStats,
+  Link,
+  Store,
+} from "../../engine/ports.js";
+import { checkWritable, eventSeries, getEvent, listEvents } from "./events.js";
 import { readLink, readLinks } from "./links.js";
 
 /** The Store port on an embedded SQLite database shared with the SQLite queue. */
@@ -55,6 +64,23 @@ export class SqliteStore implements Store {
       writeLatencyP50Ms: percentile(0.5),
       writeLatencyP99Ms: percentile(0.99),
     });
+  }
+
+  listEvents(filter: EventFilter): Promise<EventRecord[]> {
+    return Promise.resolve(listEvents(this.db, filter));
+  }
+
+  getEvent(id: string): Promise<EventDetail | null> {
+    return Promise.resolve(getEvent(this.db, id));
+  }
+
+  eventSeries(sinceMs: number, bucketMs: number): Promise<EventBucket[]> {
+    return Promise.resolve(eventSeries(this.db, sinceMs, bucketMs, Date.now()));
+  }
+
+  // eslint-disable-next-line @typescript-eslint/require-await -- async turns a throw into a rejection
+  async checkWritable(): Promise<void> {
+    checkWritable(this.db, 500);
   }
 
   close(): Promise<void> {

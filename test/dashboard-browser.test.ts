@@ -1,0 +1,257 @@
+import path from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hashPassword } from "../src/security/passwords.js";
+import {
+  startGhlSandbox,
+  type GhlSandbox,
+} from "../src/sandbox/ghl-sandbox.js";
+import {
+  launchBrowser,
+  seriousViolations,
+  watchConsole,
+} from "./helpers/browser.js";
+import {
+  LOCATION_ID,
+  fixture,
+  startHarness,
+  testConfig,
+  type Harness,
+} from "./helpers/harness.js";
+
+const PASSWORD = "operator-browser-test-password";
+const ADMIN_TOKEN = "operator-browser-admin-token-0123456789";
+const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === "1";
+const shotsDir = path.resolve(import.meta.dirname, "../docs/screenshots");
+
+let ghl: GhlSandbox;
+let harness: Harness;
+let closeBrowser: () => Promise<void>;
+let page: Page;
+let consoleErrors: string[];
+let syncedId: string;
+let deadId: string;
+
+async function api(pathname: string): Promise<unknown> {
+  const response = await fetch(`${harness.service.url}${pathname}`, {
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
+async function open(pathname: string): Promise<void> {
+  const response = await page.goto(`${harness.service.url}${pathname}`);
+  expect(response?.status(), pathname).toBe(200);
+  await page.waitForLoadState("load");
+}
+
+async function checkAccessible(name: string): Promise<void> {
+  const violations = await seriousViolations(page);
+  expect(violations, `axe on ${name}`).toEqual([]);
+}
+
+async function screenshot(name: string): Promise<void> {
+  if (!SCREENSHOTS) return;
+  await page.screenshot({
+    path: path.join(shotsDir, `${name}.png`),
+    fullPage: true,
+  });
+}
+
+beforeAll(async () => {
+  ghl = await startGhlSandbox({
+    locations: [{ id: LOCATION_ID, token: "test-location-token" }],
+    logger: false,
+  });
+  const base = testConfig("/unused", "http://127.0.0.1:1");
+  harness = await startHarness({
+    ghl: { ...base.ghl, base_url: ghl.url },
+    admin: {
+      password_hash: await hashPassword(PASSWORD),
+      token: ADMIN_TOKEN,
+      secure_cookies: false,
+    },
+  });
+
+  // One contact synced, then changed in GHL without a webhook, so the two sides differ.
+  const created = ghl.userCreateContact(LOCATION_ID, {
+    firstName: "Ada",
+    lastName: "Lovelace",
+    email: "ada@example.com",
+    phone: "+14155550100",
+  });
+  syncedId = created.id;
+  const response = await harness.post({
+    type: "ContactCreate",
+    locationId: LOCATION_ID,
+    id: created.id,
+    firstName: created.firstName,
+    lastName: created.lastName,
+    email: created.email,
+    phone: created.phone,
+    webhookId: "browser-synced",
+  });
+  expect(response.status).toBe(200);
+  await harness.waitForIdle();
+  ghl.userUpdateContact(LOCATION_ID, syncedId, {
+    email: "ada.king@example.com",
+  });
+
+  // One event that Coopel refuses for good: a dead letter.
+  harness.coopel.setFaults({
+    routes: { "POST /contacts/": { errorRate: { 400: 1 } } },
+  });
+  deadId = "browserDeadContact01";
+  await harness.post({
+    ...fixture("ContactCreate"),
+    id: deadId,
+    email: "dead@example.com",
+    webhookId: "browser-dead",
+  });
+  await harness.waitForIdle();
+  harness.coopel.setFaults(undefined);
+
+  const launched = await launchBrowser();
+  closeBrowser = () => launched.close();
+  page = launched.context.pages()[0] ?? (await launched.context.newPage());
+  consoleErrors = watchConsole(page);
+}, 90_000);
+
+afterAll(async () => {
+  await closeBrowser?.();
+  await harness?.close();
+  await ghl?.close();
+});
+
+describe("dashboard in Chromium", () => {
+  it("logs in and shows the overview figures the test produced", async () => {
+    await page.goto(`${harness.service.url}/ui`);
+    await page.waitForURL(/\/ui\/login$/);
+    await checkAccessible("login");
+    await page.getByLabel("Admin password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.waitForURL(/\/ui$/);
+
+    const overview = (await api("/ui/api/overview")) as {
+      last24h: { received: number; synced: number; failed: number };
+      deadLetters: number;
+    };
+    expect(overview.last24h).toMatchObject({
+      received: 2,
+      synced: 1,
+      failed: 1,
+    });
+    expect(overview.deadLetters).toBe(1);
+    await expect
+      .poll(() => page.locator('[data-figure="received"]').textContent())
+      .toBe("2");
+    expect(await page.locator('[data-figure="synced"]').textContent()).toBe(
+      "1",
+    );
+    expect(await page.locator('[data-figure="failed"]').textContent()).toBe(
+      "1",
+    );
+    expect(
+      (
+        await page.locator('[data-figure="dead-letters"]').textContent()
+      )?.trim(),
+    ).toBe("1");
+    await page.locator("#overview-chart canvas").waitFor();
+    await checkAccessible("overview");
+    await screenshot("overview");
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it("lists events with filters and shows one event with its requests", async () => {
+    await open("/ui/events");
+    await expect.poll(() => page.locator("tr[data-event-id]").count()).toBe(2);
+    await page.getByLabel("Contact").fill(deadId);
+    await expect.poll(() => page.locator("tr[data-event-id]").count()).toBe(1);
+    await checkAccessible("events");
+    await page.locator("tr[data-event-id] a").first().click();
+    await page.waitForURL(/\/ui\/events\/\d+$/);
+    const text = await page.locator("main").textContent();
+    expect(text).toContain("dead letter");
+    expect(text).toContain("400");
+    expect(text).toContain("/contacts/");
+    await checkAccessible("event");
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it("lists the dead letter with its error", async () => {
+    await open("/ui/dead-letters");
+    const rows = page.locator("tr[data-event-id]");
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().textContent()).toContain("400");
+    await checkAccessible("dead letters");
+    await screenshot("dead-letters");
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it("shows a contact from both systems with the differing field highlighted", async () => {
+    await open("/ui/contacts");
+    await page.getByLabel("Search").fill(syncedId);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.getByRole("link", { name: `GHL ${syncedId}` }).click();
+    await page.waitForURL(
+      new RegExp(`/ui/contacts/${LOCATION_ID}/${syncedId}$`),
+    );
+    const email = page.locator('tr[data-field="email"]');
+    expect(await email.getAttribute("class")).toContain("differs");
+    expect(await email.textContent()).toContain("ada.king@example.com");
+    expect(await email.textContent()).toContain("ada@example.com");
+    const first = page.locator('tr[data-field="first_name"]');
+    expect(await first.getAttribute("class")).not.toContain("differs");
+    expect(await page.locator('[data-figure="differing"]').textContent()).toBe(
+      "1",
+    );
+    await checkAccessible("contact");
+    await screenshot("contact");
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it("previews the mapping of an official example without sending", async () => {
+    const before = harness.coopel.requests.length;
+    await open("/ui/mapping");
+    await page.getByLabel("Official example").selectOption("ContactCreate");
+    await page.getByRole("button", { name: "Preview the plan" }).click();
+    const plan = page.locator("#plan");
+    await expect.poll(() => plan.textContent()).toContain("create_contact");
+    const text = (await plan.textContent()) ?? "";
+    expect(text).toContain("POST");
+    expect(text).toContain("Nothing was sent.");
+    expect(harness.coopel.requests.length).toBe(before);
+    await checkAccessible("mapping");
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it("finds a known route in the catalog search", async () => {
+    await open("/ui/catalog");
+    await page.getByLabel("Search").fill("contacts tags");
+    await page.getByLabel("System").selectOption("ghl");
+    await expect
+      .poll(() => page.locator("table.catalog tbody").textContent())
+      .toContain("/contacts/{contactId}/tags");
+    const rows = await page.locator("table.catalog tbody tr").count();
+    expect(rows).toBeGreaterThan(0);
+    expect(rows).toBeLessThan(10);
+    await checkAccessible("catalog");
+    await open("/ui/connections");
+    await checkAccessible("connections");
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it("is readable at 390 pixels wide", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const pathname of ["/ui", "/ui/events", "/ui/catalog"]) {
+      await open(pathname);
+      const overflow = await page.evaluate(
+        () => document.documentElement.scrollWidth - window.innerWidth,
+      );
+      expect(overflow, pathname).toBeLessThanOrEqual(1);
+    }
+    await page.setViewportSize({ width: 1280, height: 900 });
+    expect(consoleErrors).toEqual([]);
+  });
+});
