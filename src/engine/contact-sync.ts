@@ -82,8 +82,13 @@ export class ContactSync {
       // A create that arrives after an update already made the contact carries older content.
       if (event.type === "ContactCreate")
         return done("skipped", "already_linked", [], context, mapped.warnings);
+      // An earlier attempt may have written fields without recording them
+      // in the link, so the link's hashes no longer match Coopel; a repeat
+      // sends every mapped field. TODO: a job that ends dead after such a
+      // write leaves the hashes stale for the next event of the record.
+      const trusted = job.attempt > 1 ? { ...link, fieldHashes: {} } : link;
       return this.update(
-        link,
+        trusted,
         link.coopelId,
         mapped.fields,
         sourceUpdatedAt,
