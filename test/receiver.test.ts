@@ -1,6 +1,7 @@
 import { generateKeyPairSync, sign } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  ADMIN_TOKEN,
   fixture,
   LOCATION_ID,
   signatureHeaders,
@@ -95,7 +96,9 @@ describe("webhook signatures over HTTP", () => {
     ]);
     expect(await harness.service.queue.depth()).toBe(0);
     const metrics = await (
-      await fetch(`${harness.service.url}/metrics`)
+      await fetch(`${harness.service.url}/metrics`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
     ).text();
     expect(metric(metrics, "ContactCreate", "rejected_signature_invalid")).toBe(
       3,
@@ -154,7 +157,9 @@ describe("webhook input handling", () => {
     });
     expect(await harness.service.queue.depth()).toBe(0);
     const metrics = await (
-      await fetch(`${harness.service.url}/metrics`)
+      await fetch(`${harness.service.url}/metrics`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
     ).text();
     expect(metric(metrics, "ContactDndUpdate", "ignored_type")).toBe(1);
   });

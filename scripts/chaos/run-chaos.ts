@@ -203,8 +203,9 @@ function writeConfig(
     worker: {
       concurrency: 16,
       poll_ms: 20,
-      // Longer than any job can take (three requests of at most 1 s), so a
-      // live worker never loses its lease; a killed one frees it after 10 s.
+      // Far longer than a job takes (a few requests of at most 1 s each).
+      // Workers renew it while a job runs, and a killed worker's jobs run
+      // again 10 s after its last renewal.
       lease_ms: 10_000,
       max_attempts: 12,
       retry_base_ms: 50,
@@ -313,7 +314,7 @@ class ServiceProcess {
 
 /**
  * Delivers webhooks with `concurrency` senders and resends each one until
- * the service answers 200. NOTE: GHL itself redelivers only after a 429;
+ * the service returns 200. NOTE: GHL itself redelivers only after a 429;
  * a delivery refused while the service is down needs a repair by polling
  * in production, which this sender stands in for by resending.
  */
@@ -483,7 +484,7 @@ function compare(
   return { lost, duplicates, drift, examples };
 }
 
-/** The jobs of one contact, oldest first, for explaining a difference. */
+/** Reads the jobs of one contact, oldest first, to explain a difference. */
 function jobsOf(dbFile: string, contactId: string): unknown[] {
   const db = new BetterSqlite3(dbFile, { readonly: true });
   try {

@@ -15,6 +15,8 @@ import {
 
 export const LOCATION_ID = "ve9EPM428h8vShlRW1KT";
 export const COOPEL_TOKEN = "test-coopel-token";
+/** Admin bearer token of test services, for /metrics and admin routes. */
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789";
 const keysDir = path.resolve(import.meta.dirname, "../../src/sandbox/keys");
 const edPrivate = createPrivateKey(
   readFileSync(path.join(keysDir, "ghl-sandbox-ed25519.key")),
@@ -101,6 +103,7 @@ export function testConfig(
       retry_max_ms: 200,
     },
     log: { level: "debug", pretty: "never" },
+    admin: { token: ADMIN_TOKEN, secure_cookies: false },
   };
   return deepMerge(base, overrides) as ConfigInput;
 }
