@@ -133,13 +133,19 @@ export async function runChaos(
     await service.stop();
 
     const comparison = compare(coopel, plan.contacts);
+    for (const id of comparison.examples)
+      log(
+        `chaos: ${id} differs; its jobs: ${JSON.stringify(jobsOf(dbFile, id))}`,
+      );
     return {
       events: options.events,
       deliveries: plan.deliveries.length,
       duplicatesSent: plan.duplicatesSent,
       outOfOrder: plan.outOfOrder,
       kills,
-      ...comparison,
+      lost: comparison.lost,
+      duplicates: comparison.duplicates,
+      drift: comparison.drift,
       replayed,
       coopelRequests: coopel.requests.length,
       jobs: jobCounts(dbFile),
@@ -197,8 +203,9 @@ function writeConfig(
     worker: {
       concurrency: 16,
       poll_ms: 20,
-      // Longer than any job can take (three requests of at most 1 s), so a
-      // live worker never loses its lease; a killed one frees it after 10 s.
+      // Far longer than a job takes (a few requests of at most 1 s each).
+      // Workers renew it while a job runs, and a killed worker's jobs run
+      // again 10 s after its last renewal.
       lease_ms: 10_000,
       max_attempts: 12,
       retry_base_ms: 50,
@@ -307,7 +314,7 @@ class ServiceProcess {
 
 /**
  * Delivers webhooks with `concurrency` senders and resends each one until
- * the service answers 200. NOTE: GHL itself redelivers only after a 429;
+ * the service returns 200. NOTE: GHL itself redelivers only after a 429;
  * a delivery refused while the service is down needs a repair by polling
  * in production, which this sender stands in for by resending.
  */
@@ -428,7 +435,7 @@ function replayDeadLetters(dir: string): Promise<number> {
 function compare(
   coopel: CoopelSandbox,
   contacts: ChaosContact[],
-): { lost: number; duplicates: number; drift: number } {
+): { lost: number; duplicates: number; drift: number; examples: string[] } {
   const mapping = new ContactMapping(
     parseConfig({ coopel: { base_url: "http://127.0.0.1:1", token: "t" } })
       .mapping,
@@ -443,16 +450,20 @@ function compare(
   let lost = 0;
   let duplicates = 0;
   let drift = 0;
+  const examples: string[] = [];
   for (const contact of contacts) {
     const found = byGhlId.get(contact.id) ?? [];
     duplicates += Math.max(0, found.length - 1);
+    if (found.length > 1 && examples.length < 5) examples.push(contact.id);
     if (contact.deleted) {
       if (found.length > 0) drift += 1;
+      if (found.length > 0 && examples.length < 5) examples.push(contact.id);
       continue;
     }
     const record = found[0];
     if (!record) {
       lost += 1;
+      if (examples.length < 5) examples.push(contact.id);
       continue;
     }
     const expected = mapping.map(contact.final).fields;
@@ -460,8 +471,33 @@ function compare(
       ([key, value]) => (record[key] ?? null) !== value,
     );
     if (differs) drift += 1;
+    if (differs && examples.length < 5) {
+      examples.push(contact.id);
+      const fields = Object.keys(expected).filter(
+        (key) => (record[key] ?? null) !== expected[key],
+      );
+      process.stderr.write(
+        `chaos: ${contact.id} expected ${JSON.stringify(fields.map((f) => [f, expected[f]]))} found ${JSON.stringify(fields.map((f) => [f, record[f]]))}\n`,
+      );
+    }
   }
-  return { lost, duplicates, drift };
+  return { lost, duplicates, drift, examples };
+}
+
+/** Reads the jobs of one contact, oldest first, to explain a difference. */
+function jobsOf(dbFile: string, contactId: string): unknown[] {
+  const db = new BetterSqlite3(dbFile, { readonly: true });
+  try {
+    return db
+      .prepare(
+        `SELECT id, type, state, reason, attempt, source_updated_at AS sourceUpdatedAt,
+           json_extract(payload, '$.firstName') AS firstName, last_error AS lastError
+         FROM jobs WHERE json_extract(payload, '$.id') = ? ORDER BY id`,
+      )
+      .all(contactId);
+  } finally {
+    db.close();
+  }
 }
 
 function jobCounts(dbFile: string): Record<string, number> {

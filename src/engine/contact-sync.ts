@@ -90,11 +90,16 @@ export class ContactSync {
           : mapped.fields;
       if (event.type === "ContactCreate" && Object.keys(fields).length === 0)
         return done("skipped", "already_linked", [], context, mapped.warnings);
+      // An earlier attempt may have written fields without recording them
+      // in the link, so the link's hashes no longer match Coopel; a repeat
+      // sends every mapped field. TODO: a job that ends dead after such a
+      // write leaves the hashes stale for the next event of the record.
+      const trusted = job.attempt > 1 ? { ...link, fieldHashes: {} } : link;
       try {
         return await this.update(
-          link,
+          trusted,
           link.coopelId,
-          fields,
+          job.attempt > 1 ? mapped.fields : fields,
           sourceUpdatedAt,
           context,
           mapped.warnings,

@@ -94,9 +94,9 @@ interface AccountState {
 export interface AccountRateLimiterOptions {
   /** The budget of an account, before response headers tighten it. */
   budgetOf: (account: ApiAccount) => RateBudget;
-  /** Longest wait, in milliseconds, spent in `acquire` before deferring. */
+  /** Maximum wait, in milliseconds, spent in `acquire` before deferring. */
   maxWaitMs?: number;
-  /** Most requests of one account waiting in `acquire` at a time; more are deferred. */
+  /** Maximum number of requests of one account waiting in `acquire` at a time; more are deferred. */
   maxWaiting?: number;
   limiterFactory?: LimiterFactory;
 }
@@ -106,7 +106,7 @@ export interface AccountRateLimiterOptions {
  * with rate-limiter-flexible and tightened by the `X-RateLimit-*` headers
  * the API returns. A request that would wait long, or that would queue
  * behind many others of the same account, is deferred with
- * RateLimitDeferral so that one busy account never holds every worker.
+ * RateLimitDeferral so that one busy account never occupies every worker.
  *
  * NOTE: the default counters live in memory, so two processes sharing an
  * account each get the whole budget; pass a `limiterFactory` that uses a
