@@ -99,7 +99,7 @@ export class ContactSync {
         return await this.update(
           trusted,
           link.coopelId,
-          job.attempt > 1 ? mapped.fields : fields,
+          fields,
           sourceUpdatedAt,
           context,
           mapped.warnings,
