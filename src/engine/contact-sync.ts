@@ -63,7 +63,7 @@ export class ContactSync {
     context: CallContext,
   ): Promise<Completion> {
     const { event } = job;
-    const mapped = this.options.mapping.map(event.payload);
+    const mapped = await this.options.mapping.map(event.payload);
 
     if (link?.deletedAt != null)
       return done("skipped", "deleted_in_ghl", [], context, mapped.warnings);

@@ -74,7 +74,7 @@ export async function runDemo(options: {
 
   await waitForDrain(service, logger, options.drainTimeoutMs ?? 300_000);
   const stats = await service.store.eventStats(startedAt);
-  const comparison = compareCoopel(config, sandboxes, traffic.expected);
+  const comparison = await compareCoopel(config, sandboxes, traffic.expected);
   const summary: DemoSummary = {
     received: stats.received,
     synced: stats.synced,
@@ -124,18 +124,20 @@ async function waitForDrain(
 }
 
 /** Compares each Coopel sandbox contact with the mapped GHL contact it should mirror. */
-function compareCoopel(
+async function compareCoopel(
   config: Config,
   sandboxes: RunningSandboxes,
   expected: Map<string, Record<string, unknown>>,
-): Pick<
-  DemoSummary,
-  | "expectedContacts"
-  | "coopelContacts"
-  | "missing"
-  | "extra"
-  | "mismatched"
-  | "matches"
+): Promise<
+  Pick<
+    DemoSummary,
+    | "expectedContacts"
+    | "coopelContacts"
+    | "missing"
+    | "extra"
+    | "mismatched"
+    | "matches"
+  >
 > {
   const mapping = new ContactMapping(config.mapping);
   const idField = config.coopel.external_id_field ?? "external_id";
@@ -155,7 +157,7 @@ function compareCoopel(
       missing += 1;
       continue;
     }
-    const mapped = mapping.map(fields).fields;
+    const mapped = (await mapping.map(fields)).fields;
     const differs = Object.entries(mapped).some(
       ([key, value]) => (contact[key] ?? null) !== value,
     );

@@ -10,6 +10,9 @@ interface LinkRow {
   field_hashes: string;
   deleted_at: number | null;
   updated_at: number;
+  tags: string | null;
+  rule_tags: string | null;
+  parent_ghl_id: string | null;
 }
 
 export function rowToLink(row: LinkRow): Link {
@@ -22,6 +25,10 @@ export function rowToLink(row: LinkRow): Link {
     fieldHashes: JSON.parse(row.field_hashes) as Record<string, string>,
     deletedAt: row.deleted_at,
     updatedAt: row.updated_at,
+    tags: row.tags === null ? null : (JSON.parse(row.tags) as string[]),
+    ruleTags:
+      row.rule_tags === null ? [] : (JSON.parse(row.rule_tags) as string[]),
+    parentGhlId: row.parent_ghl_id,
   };
 }
 
@@ -29,16 +36,34 @@ export function rowToLink(row: LinkRow): Link {
 export function writeLinks(db: Database, links: Link[]): void {
   if (links.length === 0) return;
   const statement = db.prepare(`
-    INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, updated_at)
-    VALUES (@entity, @ghlLocationId, @ghlId, @coopelAccountId, @coopelId, @fieldHashes, @deletedAt, @updatedAt)
+    INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, updated_at, tags, rule_tags, parent_ghl_id)
+    VALUES (@entity, @ghlLocationId, @ghlId, @coopelAccountId, @coopelId, @fieldHashes, @deletedAt, @updatedAt, @tags, @ruleTags, @parentGhlId)
     ON CONFLICT (entity, ghl_location_id, ghl_id) DO UPDATE SET
       coopel_account_id = excluded.coopel_account_id,
       coopel_id = excluded.coopel_id,
       field_hashes = excluded.field_hashes,
       deleted_at = excluded.deleted_at,
-      updated_at = excluded.updated_at`);
+      updated_at = excluded.updated_at,
+      tags = excluded.tags,
+      rule_tags = excluded.rule_tags,
+      parent_ghl_id = excluded.parent_ghl_id`);
   for (const link of links) {
-    statement.run({ ...link, fieldHashes: JSON.stringify(link.fieldHashes) });
+    statement.run({
+      entity: link.entity,
+      ghlLocationId: link.ghlLocationId,
+      ghlId: link.ghlId,
+      coopelAccountId: link.coopelAccountId,
+      coopelId: link.coopelId,
+      fieldHashes: JSON.stringify(link.fieldHashes),
+      deletedAt: link.deletedAt,
+      updatedAt: link.updatedAt,
+      tags: link.tags == null ? null : JSON.stringify(link.tags),
+      ruleTags:
+        link.ruleTags && link.ruleTags.length > 0
+          ? JSON.stringify(link.ruleTags)
+          : null,
+      parentGhlId: link.parentGhlId ?? null,
+    });
   }
 }
 

@@ -57,6 +57,15 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
         WHERE coopel_id IS NOT NULL;
     `,
   },
+  {
+    version: 2,
+    name: "tag state and parent ids on links",
+    sql: `
+      ALTER TABLE links ADD COLUMN tags TEXT;
+      ALTER TABLE links ADD COLUMN rule_tags TEXT;
+      ALTER TABLE links ADD COLUMN parent_ghl_id TEXT;
+    `,
+  },
 ];
 
 /** Applies the migrations that the database has not seen yet; returns the versions applied. */
