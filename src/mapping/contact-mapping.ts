@@ -109,8 +109,9 @@ export class ContactMapping {
   /**
    * Maps a GHL contact payload. A field absent from the payload is unknown
    * and left out; null or an empty string clears the field unless
-   * `ignore_empty` is set, in which case it is left out too. A `join` field
-   * is mapped when any of its sources is present.
+   * `ignore_empty` is set, in which case it is left out too. Transforms run
+   * on empty values as well, so a `default` can fill them. A `join` field is
+   * mapped when any of its sources is present.
    */
   async map(payload: Record<string, unknown>): Promise<MappedContact> {
     const fields: Record<string, unknown> = {};
@@ -131,10 +132,6 @@ export class ContactMapping {
         field.from.length > 1
           ? field.from.map((from) => payload[from] ?? null)
           : payload[field.from[0]!];
-      if (field.from.length === 1 && isEmpty(value)) {
-        for (const to of field.to) put(to, null);
-        continue;
-      }
       for (const transform of field.transforms) {
         const result = await transform(value, payload);
         value = result.value;
