@@ -17,7 +17,13 @@ import { NoteSync } from "../engine/note-sync.js";
 import { TagRules } from "../engine/tag-rules.js";
 import { TaskSync } from "../engine/task-sync.js";
 import { ContactEnricher } from "../mapping/contact-enrichment.js";
-import type { Queue, Store } from "../engine/ports.js";
+import type {
+  CoopelClient,
+  GhlApi,
+  Logger,
+  Queue,
+  Store,
+} from "../engine/ports.js";
 import { Worker } from "../engine/worker.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
 import { SqliteQueue } from "../queue/sqlite-queue.js";
@@ -108,18 +114,11 @@ function reportUnsupported(config: Config, logger: PinoLogger): void {
 export function buildEngine(
   config: Config,
   store: Store,
-  coopel: CoopelRestClient,
-  logger: PinoLogger,
+  coopel: CoopelClient,
+  ghl: GhlApi,
+  logger: Logger,
   syncs: (locationId: string, entity: Entity) => boolean,
 ): SyncEngine {
-  const ghl = new GhlRestApi(
-    new GhlHttpClient({
-      baseUrl: config.ghl.base_url,
-      apiVersion: config.ghl.api_version,
-      timeoutMs: config.coopel.timeout_ms,
-      tokens: new StaticTokenSource(config.ghl.locations),
-    }),
-  );
   const mapping = new ContactMapping(config.mapping);
   const contacts = new ContactSync({
     store,
@@ -227,7 +226,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   let worker: Worker | null = null;
   if (options.runWorker ?? config.worker.enabled) {
-    const engine = buildEngine(config, store, coopel, logger, syncs);
+    const ghl = new GhlRestApi(
+      new GhlHttpClient({
+        baseUrl: config.ghl.base_url,
+        apiVersion: config.ghl.api_version,
+        timeoutMs: config.coopel.timeout_ms,
+        tokens: new StaticTokenSource(config.ghl.locations),
+      }),
+    );
+    const engine = buildEngine(config, store, coopel, ghl, logger, syncs);
     worker = new Worker({
       queue,
       handle: (job) => engine.handle(job),
