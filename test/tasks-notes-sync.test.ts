@@ -178,6 +178,74 @@ describe("official task examples", () => {
   });
 });
 
+describe("task poll", () => {
+  it("finds an edit, a reassignment-free reopen and a lost TaskCreate; an unchanged task sends nothing", async () => {
+    harness = await startHarness({ sync: { tasks: { poll_minutes: 0 } } });
+    seedGhlContact(harness);
+    await send(harness, fixture("TaskCreate"));
+    const poller = harness.service.taskPoller!;
+    harness.ghl.tasks.set(
+      TASK_CONTACT,
+      new Map([
+        [
+          "UlRWGLSXh0ji5qbiGu4i",
+          {
+            id: "UlRWGLSXh0ji5qbiGu4i",
+            contactId: TASK_CONTACT,
+            title: "Loram ipsum",
+            body: "Loram ipsum",
+            assignedTo: "63e4qiWDsFJjOYAC8phG",
+            dueDate: "2021-11-26T12:41:02.193Z",
+            completed: false,
+          },
+        ],
+      ]),
+    );
+    const baseline = coopelWrites(harness, /tasks/).length;
+    expect(await poller.pollOnce(LOCATION_ID)).toBe(1);
+    await harness.waitForIdle();
+    expect(coopelWrites(harness, /tasks/).length).toBe(baseline);
+
+    const task = harness.ghl.tasks
+      .get(TASK_CONTACT)!
+      .get("UlRWGLSXh0ji5qbiGu4i")!;
+    task.title = "Edited in GHL";
+    expect(await poller.pollOnce(LOCATION_ID)).toBe(1);
+    await harness.waitForIdle();
+    const edits = coopelWrites(harness, /tasks/).slice(baseline);
+    expect(edits.map((w) => w.method)).toEqual(["PUT"]);
+    expect(edits[0]!.body).toEqual({ title: "Edited in GHL" });
+    expect(coopelTasks(harness)[0]!.title).toBe("Edited in GHL");
+
+    expect(await poller.pollOnce(LOCATION_ID)).toBe(0);
+
+    task.completed = true;
+    await poller.pollOnce(LOCATION_ID);
+    await harness.waitForIdle();
+    task.completed = false;
+    await poller.pollOnce(LOCATION_ID);
+    await harness.waitForIdle();
+    expect(coopelTasks(harness)[0]!.completed).toBe(false);
+    const completions = coopelWrites(harness, /completed$/).map((w) => w.body);
+    expect(completions).toEqual([{ completed: true }, { completed: false }]);
+
+    harness.ghl.tasks.get(TASK_CONTACT)!.set("lostWebhookTask1", {
+      id: "lostWebhookTask1",
+      contactId: TASK_CONTACT,
+      title: "Created while webhooks were lost",
+      dueDate: "2026-01-01T00:00:00.000Z",
+      completed: false,
+    });
+    expect(await poller.pollOnce(LOCATION_ID)).toBe(1);
+    await harness.waitForIdle();
+    expect(
+      coopelTasks(harness)
+        .map((t) => t.title)
+        .sort(),
+    ).toEqual(["Created while webhooks were lost", "Edited in GHL"]);
+  });
+});
+
 describe("task due dates", () => {
   it("a task without dueDate gets no due date, and a later event does not clear Coopel's", async () => {
     harness = await startHarness();

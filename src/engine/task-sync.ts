@@ -124,6 +124,9 @@ export class TaskSync {
       );
 
     if (event.type === "TaskComplete") task.completed = true;
+    // A new task is open unless GHL says otherwise; stating it keeps a later poll from resending it.
+    else if (typeof task.completed !== "boolean" && event.type === "TaskCreate")
+      task.completed = false;
     const body = this.toCoopel(locationId, task, warnings);
     const coopelContactId = contact.link.coopelId;
 

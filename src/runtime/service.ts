@@ -15,6 +15,7 @@ import {
 } from "../engine/engine.js";
 import { NoteSync } from "../engine/note-sync.js";
 import { TagRules } from "../engine/tag-rules.js";
+import { TaskPoller } from "../engine/task-poll.js";
 import { TaskSync } from "../engine/task-sync.js";
 import { ContactEnricher } from "../mapping/contact-enrichment.js";
 import type {
@@ -43,6 +44,8 @@ export interface Service {
   store: Store;
   queue: Queue;
   worker: Worker | null;
+  /** Polls tasks for edits that fire no webhook; null when polling is off or no worker runs. */
+  taskPoller: TaskPoller | null;
   metrics: Metrics;
   close(graceMs?: number): Promise<void>;
 }
@@ -225,6 +228,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     });
 
   let worker: Worker | null = null;
+  let taskPoller: TaskPoller | null = null;
   if (options.runWorker ?? config.worker.enabled) {
     const ghl = new GhlRestApi(
       new GhlHttpClient({
@@ -235,6 +239,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       }),
     );
     const engine = buildEngine(config, store, coopel, ghl, logger, syncs);
+    if (config.sync.tasks.enabled) {
+      taskPoller = new TaskPoller({
+        queue,
+        ghl,
+        logger,
+        locationIds: () =>
+          config.ghl.locations
+            .filter((l) => !l.paused && syncs(l.id, "tasks"))
+            .map((l) => l.id),
+        intervalMs: Math.max(1, config.sync.tasks.poll_minutes) * 60_000,
+      });
+      if (config.sync.tasks.poll_minutes > 0) taskPoller.start();
+    }
     worker = new Worker({
       queue,
       handle: (job) => engine.handle(job),
@@ -271,10 +288,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     store,
     queue,
     worker,
+    taskPoller,
     metrics,
     async close(graceMs = 10_000) {
       if (closed) return;
       closed = true;
+      await taskPoller?.stop();
       await server.close();
       await worker?.stop(graceMs);
       await queue.close();
