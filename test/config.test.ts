@@ -78,3 +78,28 @@ describe("loadConfigFile", () => {
     expect(problemsOf("coopel: [unclosed\n")[0]).toMatch(/YAML syntax error/);
   });
 });
+
+describe("config error messages", () => {
+  it("never show a secret value", () => {
+    const problems = problemsOf(
+      "coopel:\n  base_url: ftp://x\n  token: sup3r-secret-value\nghl:\n  locations:\n    - {id: a, token: tok-one-secret}\n    - {id: a, token: tok-two-secret}\n",
+    );
+    const text = problems.join("\n");
+    expect(text).toContain("ghl.locations");
+    expect(text).toContain("coopel.base_url");
+    expect(text).not.toContain("tok-one-secret");
+    expect(text).not.toContain("tok-two-secret");
+    expect(text).not.toContain("sup3r-secret-value");
+  });
+
+  it("stops a YAML alias bomb", () => {
+    const bomb = [
+      "a: &a [x, x, x, x, x, x, x, x, x, x]",
+      "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]",
+      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]",
+      "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]",
+      "e: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]",
+    ].join("\n");
+    expect(problemsOf(bomb)[0]).toMatch(/YAML could not be read/);
+  });
+});

@@ -267,3 +267,45 @@ describe("delete policy", () => {
     expect(writes(harness).map((r) => r.method)).toEqual(["POST"]);
   });
 });
+
+describe("drift repair on write", () => {
+  it("recreates a contact deleted on Coopel when GHL updates it", async () => {
+    harness = await startHarness();
+    await harness.post(fixture("ContactCreate"));
+    await harness.waitForIdle();
+    const [first] = coopelContacts(harness);
+    harness.coopel.userDeleteContact(String(first!.id));
+
+    await harness.post({ ...fixture("ContactUpdate"), firstName: "Again" });
+    await harness.waitForIdle();
+    const contacts = coopelContacts(harness);
+    expect(contacts).toHaveLength(1);
+    expect(contacts[0]!.id).not.toBe(first!.id);
+    expect(contacts[0]!.first_name).toBe("Again");
+    expect(contacts[0]!.email).toBe("johndeo@gmail.comm");
+    const link = await harness.service.store.getLink(
+      "contact",
+      LOCATION_ID,
+      "nmFmQEsNgz6AVpgLVUJ0",
+    );
+    expect(link?.coopelId).toBe(contacts[0]!.id);
+    const stats = await harness.service.store.eventStats(0);
+    expect(stats.failed).toBe(0);
+  });
+
+  it("a late create fills only fields no event has set", async () => {
+    harness = await startHarness();
+    const withoutCity = fixture("ContactUpdate");
+    delete withoutCity.city;
+    await harness.post({ ...withoutCity, firstName: "Newer" });
+    await harness.waitForIdle();
+    await harness.post({ ...fixture("ContactCreate"), city: "Oslo" });
+    await harness.waitForIdle();
+
+    const contact = coopelContacts(harness)[0]!;
+    expect(contact.first_name).toBe("Newer");
+    expect(contact.city).toBe("Oslo");
+    const puts = writes(harness).filter((r) => r.method === "PUT");
+    expect(puts.map((r) => r.body)).toEqual([{ city: "Oslo" }]);
+  });
+});

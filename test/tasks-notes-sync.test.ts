@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  ADMIN_TOKEN,
   fixture,
   LOCATION_ID,
   startHarness,
@@ -324,7 +325,9 @@ describe("tasks of unsynced locations", () => {
     const stats = await harness.service.store.eventStats(0);
     expect(stats.ignored).toBe(1);
     const metrics = await (
-      await fetch(`${harness.service.url}/metrics`)
+      await fetch(`${harness.service.url}/metrics`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
     ).text();
     expect(metrics).toMatch(/outcome="ignored"/);
   });

@@ -44,6 +44,26 @@ function buildProgram(setCode: (code: number) => void): Command {
     );
 
   program
+    .command("migrate")
+    .description(
+      "Bring the database named by store.url (SQLite or PostgreSQL) to the current schema, then exit.",
+    )
+    .requiredOption(
+      "-c, --config <file>",
+      "configuration file",
+      "sync.config.yaml",
+    )
+    .addHelpText(
+      "after",
+      "\nExample:\n  ghl-coopel-sync migrate --config sync.config.yaml\n\nExit codes: 0 schema current, 1 failed, 2 invalid configuration or database unreachable.",
+    )
+    .action(async (options: { config: string }) => {
+      const loaded = loadConfigFile(options.config);
+      const { runMigrate } = await import("./migrate.js");
+      setCode(await runMigrate(loaded));
+    });
+
+  program
     .command("sandbox")
     .description(
       "Run the GHL and Coopel sandboxes alone, on 127.0.0.1, until stopped.",

@@ -1,3 +1,6 @@
+import { existsSync, rmSync } from "node:fs";
+import type { Logger } from "pino";
+import { sqliteFileFromUrl } from "../store/sqlite/database.js";
 import type { LoadedConfig } from "../config/load.js";
 import { createLogger } from "../runtime/logger.js";
 import {
@@ -23,6 +26,8 @@ export async function runStart(
       const { startSandboxes } = await import("../runtime/sandboxes.js");
       sandboxes = await startSandboxes(config, logger);
     }
+    if (config.demo.enabled && config.sandbox.enabled)
+      resetDemoStore(loaded, logger);
     service = await startService({
       config,
       baseDir,
@@ -35,7 +40,7 @@ export async function runStart(
     if (error instanceof StartupError) {
       logger.error(error.message);
       logger.flush();
-      return 2;
+      return error.exitCode;
     }
     throw error;
   }
@@ -84,4 +89,22 @@ export async function runStart(
   logger.info("stopped");
   logger.flush();
   return 0;
+}
+
+/**
+ * Deletes the SQLite file of a demo run. The in-process sandboxes start
+ * empty, so links kept from an earlier run would point at Coopel contacts
+ * that no longer exist.
+ */
+function resetDemoStore(loaded: LoadedConfig, logger: Logger): void {
+  const url = loaded.config.store.url;
+  if (!url.startsWith("sqlite:")) return;
+  const file = sqliteFileFromUrl(url, loaded.baseDir);
+  if (file === ":memory:" || !existsSync(file)) return;
+  for (const suffix of ["", "-wal", "-shm"])
+    rmSync(`${file}${suffix}`, { force: true });
+  logger.info(
+    { file },
+    "demo with in-process sandboxes: starting from an empty store (set demo.enabled to false to keep data between runs)",
+  );
 }

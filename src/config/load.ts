@@ -25,6 +25,9 @@ export interface LoadedConfig {
   baseDir: string;
 }
 
+/** Keys whose values are secrets and never appear in an error message. */
+const SECRET_KEY = /token|secret|password|private_key/i;
+
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
@@ -56,7 +59,15 @@ export function loadConfigFile(
       document.errors.map((e) => `YAML syntax error: ${e.message}`),
     );
   }
-  const raw: unknown = document.toJS() ?? {};
+  let raw: unknown;
+  try {
+    // A low alias limit stops "billion laughs" documents from expanding.
+    raw = document.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    throw new ConfigError(file, [
+      `YAML could not be read: ${(error as Error).message}`,
+    ]);
+  }
   const problems: string[] = [];
   const expanded = expandEnv(raw, [], env, problems);
   if (problems.length > 0) throw new ConfigError(file, problems);
@@ -84,7 +95,15 @@ function describeIssue(topIssue: z.core.$ZodIssue, root: unknown): string {
     issue.path.length > 0 ? issue.path.map(String).join(".") : "(top level)";
   const hasValue = issue.code !== "unrecognized_keys";
   const value = hasValue ? valueAt(root, issue.path) : undefined;
-  const shown = value === undefined ? "missing" : JSON.stringify(value);
+  const secretPath = issue.path.some((part) => SECRET_KEY.test(String(part)));
+  const shown =
+    value === undefined
+      ? "missing"
+      : secretPath
+        ? '"[redacted]"'
+        : JSON.stringify(value, (key, inner: unknown) =>
+            SECRET_KEY.test(key) ? "[redacted]" : inner,
+          );
   if (issue.code === "unrecognized_keys") {
     return `${where}: unknown key(s) ${issue.keys.join(", ")}; remove them or check the spelling`;
   }
@@ -137,11 +156,14 @@ function expandEnv(
     return value.replace(
       ENV_REFERENCE,
       (_match, name: string, fallback: string | undefined) => {
+        const where = at.join(".") || "(top level)";
         const found = env[name];
         if (found !== undefined && found !== "") return found;
+        const fromFile = readVariableFile(name, env, where, problems);
+        if (fromFile !== null) return fromFile;
         if (fallback !== undefined) return fallback;
         problems.push(
-          `${at.join(".") || "(top level)"}: environment variable ${name} is not set; set it or write \${${name}:-default}`,
+          `${where}: environment variable ${name} is not set; set it, set ${name}_FILE to a file that holds the value, or write \${${name}:-default}`,
         );
         return "";
       },
@@ -158,6 +180,28 @@ function expandEnv(
     return out;
   }
   return value;
+}
+
+/**
+ * Reads `${name}_FILE`, the container convention for secrets mounted as
+ * files. One trailing line break is dropped, since editors and `echo` add it.
+ */
+function readVariableFile(
+  name: string,
+  env: NodeJS.ProcessEnv,
+  where: string,
+  problems: string[],
+): string | null {
+  const file = env[`${name}_FILE`];
+  if (file === undefined || file === "") return null;
+  try {
+    return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  } catch (error) {
+    problems.push(
+      `${where}: ${name}_FILE names ${file}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)}); fix the path or its permissions`,
+    );
+    return "";
+  }
 }
 
 /** Builds the JSON Schema of the configuration file, for editors. */

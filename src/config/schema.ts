@@ -4,6 +4,11 @@ const countryCode = z
   .string()
   .regex(/^[A-Z]{2}$/, "a two-letter ISO country code such as US");
 
+/** An http or https URL; other schemes are rejected. */
+function httpUrl() {
+  return z.url({ protocol: /^https?$/, error: "an http:// or https:// URL" });
+}
+
 /** A field transform, written as its name or as an object with options. */
 export const transformSchema = z.union([
   z.enum([
@@ -123,7 +128,8 @@ const locationSchema = z
   .object({
     id: z.string().min(1),
     name: z.string().optional(),
-    token: z.string().min(1),
+    /** A Private Integration token; without one the location uses its OAuth connection. */
+    token: z.string().min(1).optional(),
     paused: z.boolean().default(false),
     /** IANA time zone for task due dates written without an offset. */
     time_zone: z.string().min(1).optional(),
@@ -131,6 +137,42 @@ const locationSchema = z
     entities: z
       .array(z.enum(["contacts", "tasks", "notes", "tags"]))
       .optional(),
+  })
+  .strict();
+
+const ghlOAuthSchema = z
+  .object({
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1),
+    /** Where GHL sends the operator back; default server.public_url + /oauth/callback. */
+    redirect_uri: httpUrl().optional(),
+    authorize_url: z
+      .url()
+      .default("https://marketplace.gohighlevel.com/v2/oauth/chooselocation"),
+    scopes: z
+      .array(z.string().min(1))
+      .default([
+        "contacts.readonly",
+        "contacts.write",
+        "locations/customFields.readonly",
+        "locations/tags.readonly",
+        "locations/tags.write",
+        "users.readonly",
+        "oauth.readonly",
+        "oauth.write",
+      ]),
+    refresh_margin_ms: z.number().int().min(0).default(300_000),
+    probe_interval_ms: z.number().int().min(1000).default(900_000),
+  })
+  .strict();
+
+const coopelOAuthSchema = z
+  .object({
+    token_url: httpUrl(),
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1),
+    scope: z.string().optional(),
+    refresh_margin_ms: z.number().int().min(0).default(60_000),
   })
   .strict();
 
@@ -174,6 +216,8 @@ export const configSchema = z
           )
           .default("sqlite:./data/sync.db"),
         synchronous: z.enum(["normal", "full"]).default("normal"),
+        /** Connections each process opens to PostgreSQL; unused with SQLite. */
+        max_connections: z.number().int().min(2).max(100).default(10),
       })
       .strict()
       .prefault({}),
@@ -181,7 +225,7 @@ export const configSchema = z
       .object({
         host: z.string().default("127.0.0.1"),
         port: z.number().int().min(0).max(65535).default(3000),
-        public_url: z.url().optional(),
+        public_url: httpUrl().optional(),
         body_limit_bytes: z.number().int().min(1024).default(1_048_576),
         max_inbox_depth: z.number().int().min(1).default(100_000),
       })
@@ -189,12 +233,30 @@ export const configSchema = z
       .prefault({}),
     ghl: z
       .object({
-        base_url: z.url().default("https://services.leadconnectorhq.com"),
+        base_url: httpUrl().default("https://services.leadconnectorhq.com"),
         api_version: z.string().default("2021-07-28"),
-        locations: z.array(locationSchema).default([]),
+        locations: z
+          .array(locationSchema)
+          .default([])
+          .refine(
+            (list) => new Set(list.map((l) => l.id)).size === list.length,
+            {
+              error:
+                "each location id may appear once; remove the repeated entry",
+            },
+          ),
+        oauth: ghlOAuthSchema.optional(),
         webhooks: z
           .object({
             verify_signatures: z.boolean().default(true),
+            /**
+             * Oldest `timestamp` accepted, in milliseconds. GHL delivers again
+             * after a 429 for up to about 70 minutes, possibly with the first
+             * timestamp, so the default leaves room for that.
+             */
+            max_age_ms: z.number().int().min(60_000).default(10_800_000),
+            /** Largest accepted clock skew into the future, in milliseconds. */
+            max_future_skew_ms: z.number().int().min(0).default(300_000),
             ed25519_public_keys: z.array(z.string().min(1)).optional(),
             rsa_public_keys: z.array(z.string().min(1)).optional(),
           })
@@ -206,8 +268,10 @@ export const configSchema = z
     coopel: z
       .object({
         account_id: z.string().min(1).default("default"),
-        base_url: z.url(),
-        token: z.string().min(1),
+        base_url: httpUrl(),
+        /** A static bearer token; or set `oauth` for the client credentials grant. */
+        token: z.string().min(1).optional(),
+        oauth: coopelOAuthSchema.optional(),
         timeout_ms: z.number().int().min(100).default(10_000),
         id_field: z.string().min(1).default("id"),
         external_id_field: z
@@ -215,7 +279,14 @@ export const configSchema = z
           .default("external_id"),
         routes: coopelRoutesSchema.prefault({}),
       })
-      .strict(),
+      .strict()
+      .refine(
+        (coopel) =>
+          (coopel.token === undefined) !== (coopel.oauth === undefined),
+        {
+          message: "set exactly one of coopel.token and coopel.oauth",
+        },
+      ),
     sync: z
       .object({
         contacts: z
@@ -295,12 +366,32 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    admin: z
+      .object({
+        /** scrypt hash from `ghl-coopel-sync hash-password`. */
+        password_hash: z
+          .string()
+          .regex(
+            /^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/,
+            "a hash printed by `ghl-coopel-sync hash-password`",
+          )
+          .optional(),
+        /** A bearer token for scripts and metrics scrapers; at least 32 characters. */
+        token: z.string().min(32).optional(),
+        session_ttl_ms: z.number().int().min(60_000).default(43_200_000),
+        /** Marks the session cookie Secure; turn off only for plain-HTTP tests on 127.0.0.1. */
+        secure_cookies: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z
           .enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])
           .default("info"),
         pretty: z.enum(["auto", "always", "never"]).default("auto"),
+        /** Hides emails, phones and names in log lines at info level and above. */
+        redact_personal_data: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

@@ -1,5 +1,8 @@
 import type { Config } from "../config/schema.js";
-import type { ContactMapping } from "../mapping/contact-mapping.js";
+import type {
+  ContactMapping,
+  MappedContact,
+} from "../mapping/contact-mapping.js";
 import { changedFields, mergeHashes } from "../mapping/contact-mapping.js";
 import { ApiError, AttemptError } from "./errors.js";
 import type {
@@ -69,16 +72,33 @@ export class ContactSync {
       return done("skipped", "deleted_in_ghl", [], context, mapped.warnings);
 
     if (link?.coopelId != null) {
-      // A create that arrives after an update already made the contact carries older content.
-      if (event.type === "ContactCreate")
+      // A create that arrives after an update made the contact carries older
+      // content, so it only fills fields that no event has set yet.
+      const fields =
+        event.type === "ContactCreate"
+          ? unsetFields(mapped.fields, link.fieldHashes)
+          : mapped.fields;
+      if (event.type === "ContactCreate" && Object.keys(fields).length === 0)
         return done("skipped", "already_linked", [], context, mapped.warnings);
-      return this.update(
-        link,
-        link.coopelId,
-        mapped.fields,
-        context,
-        mapped.warnings,
-      );
+      try {
+        return await this.update(
+          link,
+          link.coopelId,
+          fields,
+          context,
+          mapped.warnings,
+        );
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 404)) throw error;
+        // Someone deleted the contact on Coopel; GHL still has it, so the sync creates it again.
+        return this.create(
+          event.accountId,
+          ghlId,
+          mapped,
+          context,
+          "recreated",
+        );
+      }
     }
 
     const existing =
@@ -94,6 +114,16 @@ export class ContactSync {
       );
     }
 
+    return this.create(event.accountId, ghlId, mapped, context, "created");
+  }
+
+  private async create(
+    locationId: string,
+    ghlId: string,
+    mapped: MappedContact,
+    context: CallContext,
+    reason: string,
+  ): Promise<Completion> {
     const body: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(mapped.fields))
       if (value !== null) body[key] = value;
@@ -108,12 +138,12 @@ export class ContactSync {
 
     const created = await this.options.coopel.createContact(body, context);
     const newLink = this.link(
-      event.accountId,
+      locationId,
       ghlId,
       created.id,
       mergeHashes({}, mapped.fields),
     );
-    return done("synced", "created", [newLink], context, mapped.warnings);
+    return done("synced", reason, [newLink], context, mapped.warnings);
   }
 
   private async update(
@@ -205,6 +235,17 @@ export class ContactSync {
       updatedAt: this.now(),
     };
   }
+}
+
+/** The fields for which no value has been written yet. */
+function unsetFields(
+  fields: Record<string, unknown>,
+  stored: Record<string, string>,
+): Record<string, unknown> {
+  const unset: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields))
+    if (!Object.hasOwn(stored, key)) unset[key] = value;
+  return unset;
 }
 
 function done(

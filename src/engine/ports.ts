@@ -107,6 +107,16 @@ export interface Queue {
    * no older job with the same ordering key is pending or running.
    */
   claim(workerId: string, limit: number, leaseMs: number): Promise<Job[]>;
+  /**
+   * Extends to `leaseMs` from now the leases that `workerId` still holds on
+   * the given jobs, so that a slow job is not run a second time while its
+   * worker is alive. Jobs the worker no longer holds are left alone.
+   */
+  renewLeases(
+    workerId: string,
+    jobIds: string[],
+    leaseMs: number,
+  ): Promise<void>;
   complete(job: Job, completion: Completion): Promise<void>;
   /** Releases the job to run again at `runAt` (epoch milliseconds). */
   retry(job: Job, runAt: number, failure: JobFailure): Promise<void>;
@@ -302,4 +312,87 @@ export interface GhlCustomFieldDefinition {
   fieldKey: string;
   /** TEXT, LARGE_TEXT, NUMERICAL, PHONE, MONETORY, CHECKBOX, SINGLE_OPTIONS, MULTIPLE_OPTIONS, DATE, ... */
   dataType: string;
+}
+
+/**
+ * The state of a GHL connection. `needs_authorization` means the refresh
+ * token was rejected and only a new install or OAuth flow can fix it;
+ * `paused` means GHL refused a refresh for another reason (for example
+ * "Location is not active") and the connection is probed again later.
+ */
+export type ConnectionStatus =
+  "active" | "needs_authorization" | "paused" | "uninstalled";
+
+/** OAuth credentials of one GHL location or agency (company). */
+export interface Connection {
+  kind: "location" | "company";
+  /** The location id or the company id. */
+  id: string;
+  /** The agency the connection belongs to, when known. */
+  companyId: string | null;
+  /**
+   * The access and refresh tokens, sealed (encrypted) by the caller. The
+   * store keeps this string as given and never reads inside it.
+   */
+  sealedTokens: string | null;
+  /** Epoch milliseconds when the access token expires. */
+  expiresAt: number | null;
+  status: ConnectionStatus;
+  /** What the operator is shown for a status other than active. */
+  statusMessage: string | null;
+  /** Epoch milliseconds of the next refresh attempt of a paused connection. */
+  nextProbeAt: number | null;
+  /** Starts at 1 and grows by one on every write; the compare-and-swap value. */
+  version: number;
+  updatedAt: number;
+}
+
+/** The fields of a connection that a write sets. */
+export type ConnectionWrite = Omit<Connection, "version" | "updatedAt">;
+
+/** An INSTALL webhook kept until the OAuth callback brings a token for it. */
+export interface PendingInstall {
+  /** The location id, or null for an agency-wide install. */
+  locationId: string | null;
+  companyId: string | null;
+  receivedAt: number;
+}
+
+/**
+ * GHL OAuth connections, shared by every process of the service. Refresh
+ * tokens are single-use, so writes are guarded by a version number and
+ * refreshes by a named lock with an expiry.
+ */
+export interface ConnectionStore {
+  getConnection(
+    kind: Connection["kind"],
+    id: string,
+  ): Promise<Connection | null>;
+  listConnections(): Promise<Connection[]>;
+  /**
+   * Writes the connection when its stored version equals `expectedVersion`
+   * (0 for "does not exist yet"). Returns the stored connection with its new
+   * version, or null when another writer got there first.
+   */
+  saveConnection(
+    connection: ConnectionWrite,
+    expectedVersion: number,
+  ): Promise<Connection | null>;
+  deleteConnection(kind: Connection["kind"], id: string): Promise<void>;
+  /**
+   * Takes the lock `name` for `owner` until `ttlMs` from now. Returns false
+   * while another owner holds an unexpired lock. The expiry frees a lock
+   * whose holder died.
+   */
+  tryLock(name: string, owner: string, ttlMs: number): Promise<boolean>;
+  /** Frees the lock when `owner` still holds it. */
+  unlock(name: string, owner: string): Promise<void>;
+  /** Keeps an INSTALL webhook; a repeat for the same location and company is stored once. */
+  addPendingInstall(install: PendingInstall): Promise<void>;
+  listPendingInstalls(): Promise<PendingInstall[]>;
+  /** Removes the pending installs of a location, or of an agency-wide install when `locationId` is null. */
+  removePendingInstall(
+    locationId: string | null,
+    companyId: string | null,
+  ): Promise<void>;
 }

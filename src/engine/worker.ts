@@ -30,6 +30,8 @@ export class Worker {
   readonly id: string;
   private running = false;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly runningJobIds = new Set<string>();
+  private renewTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
@@ -43,6 +45,23 @@ export class Worker {
     this.running = true;
     this.unsubscribe = this.options.queue.subscribe(() => this.wake?.());
     this.loop = this.run();
+    // Renewing at a third of the lease leaves two chances before it expires.
+    const every = Math.max(100, Math.floor(this.options.leaseMs / 3));
+    this.renewTimer = setInterval(() => this.renewLeases(), every);
+    this.renewTimer.unref();
+  }
+
+  private renewLeases(): void {
+    if (this.runningJobIds.size === 0) return;
+    const ids = [...this.runningJobIds];
+    this.options.queue
+      .renewLeases(this.id, ids, this.options.leaseMs)
+      .catch((error: unknown) => {
+        this.options.logger.warn(
+          { err: error, workerId: this.id, jobs: ids.length },
+          "renewing job leases failed; a job that outlives its lease may run twice",
+        );
+      });
   }
 
   /** Stops claiming and waits up to `graceMs` for running jobs; unfinished ones run again after their lease. */
@@ -56,25 +75,38 @@ export class Worker {
       setTimeout(resolve, graceMs).unref(),
     );
     await Promise.race([Promise.allSettled([...this.inFlight]), grace]);
+    if (this.renewTimer) clearInterval(this.renewTimer);
   }
 
   private async run(): Promise<void> {
     const { queue, concurrency, leaseMs, pollMs, logger } = this.options;
+    let claimFailures = 0;
     while (this.running) {
       const free = concurrency - this.inFlight.size;
       let claimed: Job[] = [];
       if (free > 0) {
         try {
           claimed = await queue.claim(this.id, free, leaseMs);
+          claimFailures = 0;
         } catch (error) {
-          logger.error(
-            { err: error, workerId: this.id },
-            "claiming jobs failed; trying again",
+          claimFailures += 1;
+          // Log the first failure and then every 50th, and back off up to 5 s between tries.
+          if (claimFailures === 1 || claimFailures % 50 === 0) {
+            logger.error(
+              { err: error, workerId: this.id, failures: claimFailures },
+              "claiming jobs failed; trying again",
+            );
+          }
+          await this.sleep(
+            Math.min(5000, pollMs * 2 ** Math.min(claimFailures, 10)),
           );
+          continue;
         }
       }
       for (const job of claimed) {
+        this.runningJobIds.add(job.id);
         const task = this.runJob(job).finally(() => {
+          this.runningJobIds.delete(job.id);
           this.inFlight.delete(task);
           this.wake?.();
         });

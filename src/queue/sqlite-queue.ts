@@ -155,6 +155,21 @@ export class SqliteQueue implements Queue {
     return Promise.resolve(rows.map(rowToJob));
   }
 
+  renewLeases(
+    workerId: string,
+    jobIds: string[],
+    leaseMs: number,
+  ): Promise<void> {
+    const until = this.now() + leaseMs;
+    const renew = this.db.prepare(
+      "UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_owner = ?",
+    );
+    this.db.transaction(() => {
+      for (const id of jobIds) renew.run(until, Number(id), workerId);
+    })();
+    return Promise.resolve();
+  }
+
   complete(job: Job, completion: Completion): Promise<void> {
     this.db
       .transaction(() => {

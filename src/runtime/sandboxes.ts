@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import {
@@ -21,7 +22,16 @@ export async function startSandboxes(
   const ghl = await startGhlSandbox({
     host: "127.0.0.1",
     port: config.sandbox.ghl_port,
-    locations: config.ghl.locations.map((l) => ({ id: l.id, token: l.token })),
+    // A location without a Private Integration token still needs one in the
+    // sandbox; a random one that the service never learns does.
+    locations: config.ghl.locations.map((l) => ({
+      id: l.id,
+      token: l.token ?? randomBytes(24).toString("base64url"),
+    })),
+    oauth: config.ghl.oauth && {
+      clientId: config.ghl.oauth.client_id,
+      clientSecret: config.ghl.oauth.client_secret,
+    },
     logger: false,
   });
   let coopel: CoopelSandbox;
@@ -29,7 +39,7 @@ export async function startSandboxes(
     coopel = await startCoopelSandbox({
       host: "127.0.0.1",
       port: config.sandbox.coopel_port,
-      token: config.coopel.token,
+      token: config.coopel.token ?? randomBytes(24).toString("base64url"),
       logger: false,
     });
   } catch (error) {

@@ -3,7 +3,7 @@ import type { Logger as PinoLogger } from "pino";
 import type { Config } from "../config/schema.js";
 import { CoopelRestClient } from "../connectors/coopel/client.js";
 import { GhlRestApi } from "../connectors/ghl/api.js";
-import { GhlHttpClient, StaticTokenSource } from "../connectors/ghl/client.js";
+import { GhlHttpClient } from "../connectors/ghl/client.js";
 import { ContactEventSync } from "../engine/contact-events.js";
 import { ContactSync } from "../engine/contact-sync.js";
 import {
@@ -27,13 +27,26 @@ import type {
 } from "../engine/ports.js";
 import { Worker } from "../engine/worker.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
+import { PostgresQueue } from "../queue/postgres-queue.js";
 import { SqliteQueue } from "../queue/sqlite-queue.js";
 import { createServer } from "../server/app.js";
 import { registerGhlWebhookRoute } from "../server/ghl-webhook-route.js";
 import { Metrics } from "../server/metrics.js";
+import { openPostgres, redactPostgresUrl } from "../store/postgres/database.js";
+import { migratePostgres } from "../store/postgres/migrations.js";
+import { PostgresConnectionStore } from "../store/postgres/connections.js";
+import { PostgresStore } from "../store/postgres/store.js";
 import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
 import { SqliteStore } from "../store/sqlite/store.js";
+import type { GhlTokenSource } from "../connectors/ghl/client.js";
+import type { ConnectionStore } from "../engine/ports.js";
+import { registerAdminAuth } from "../security/admin-auth.js";
+import { registerOAuthRoutes } from "../server/oauth-routes.js";
+import { SqliteConnectionStore } from "../store/sqlite/connections.js";
+import { openGhlAccess, type GhlAccess } from "./ghl-access.js";
 import { loadWebhookKeys } from "./keys.js";
+import type { WebhookKeys } from "../connectors/ghl/webhook-signature.js";
+import { registerSecretValues } from "./logger.js";
 
 /** A running service: its server, store, queue and worker. */
 export interface Service {
@@ -43,6 +56,10 @@ export interface Service {
   server: FastifyInstance;
   store: Store;
   queue: Queue;
+  /** OAuth connections of GHL locations and agencies. */
+  connections: ConnectionStore;
+  /** Bearer tokens for GHL API calls: Private Integration tokens, then OAuth connections. */
+  ghlTokens: GhlTokenSource;
   worker: Worker | null;
   /** Polls tasks for edits that fire no webhook; null when polling is off or no worker runs. */
   taskPoller: TaskPoller | null;
@@ -58,30 +75,76 @@ export interface ServiceOptions {
   runWorker?: boolean;
   /** Serves the webhook routes; false makes a worker-only process. */
   receiveWebhooks?: boolean;
+  /** Where the encryption key variables are read; default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Thrown for a configuration that validates but cannot run, such as an unsupported store. */
 export class StartupError extends Error {
   override name = "StartupError";
+  /** 2 when the configuration is at fault, 1 when the environment is (a busy port, say). */
+  readonly exitCode: 1 | 2;
+
+  constructor(
+    message: string,
+    options: { cause?: unknown; exitCode?: 1 | 2 } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.exitCode = options.exitCode ?? 2;
+  }
 }
 
-function openStorage(
+/** The store and queue of one configured database, migrated and ready. */
+export interface Storage {
+  store: Store;
+  queue: Queue;
+  connections: ConnectionStore;
+  /** Description of where the data lives, for the start-up log. */
+  dataLocation: string;
+  /** Schema versions this start applied; empty when the schema was current. */
+  migrated: number[];
+}
+
+/**
+ * Opens the database that `store.url` names, brings its schema up to date
+ * and returns the store and queue on it: SQLite for a `sqlite:` URL,
+ * PostgreSQL for a `postgres://` or `postgresql://` URL.
+ */
+export async function openStorage(
   config: Config,
   baseDir: string,
-): { store: Store; queue: Queue; dataLocation: string } {
+): Promise<Storage> {
   const url = config.store.url;
-  if (!url.startsWith("sqlite:")) {
-    // TODO: PostgreSQL adapters for the store and the queue.
-    throw new StartupError(
-      `store.url ${url}: only sqlite: URLs are supported in this version; use sqlite:./data/sync.db`,
-    );
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    const pool = openPostgres({
+      url,
+      maxConnections: config.store.max_connections,
+    });
+    let migrated: number[];
+    try {
+      migrated = await migratePostgres(pool);
+    } catch (error) {
+      await pool.end().catch(() => {});
+      throw new StartupError(
+        `store.url ${redactPostgresUrl(url)}: cannot open the PostgreSQL database (${(error as Error).message}); check that PostgreSQL runs, that the database exists and that the user may create tables in it`,
+      );
+    }
+    return {
+      store: new PostgresStore(pool),
+      queue: new PostgresQueue(pool, { url }),
+      connections: new PostgresConnectionStore(pool),
+      dataLocation: `PostgreSQL ${redactPostgresUrl(url)}`,
+      migrated,
+    };
   }
   const file = sqliteFileFromUrl(url, baseDir);
   const db = openSqlite({ file, synchronous: config.store.synchronous });
   return {
     store: new SqliteStore(db),
     queue: new SqliteQueue(db),
+    connections: new SqliteConnectionStore(db),
     dataLocation: `SQLite file ${file}`,
+    migrated: [],
   };
 }
 
@@ -174,15 +237,31 @@ export function buildEngine(
 /** Opens storage, starts the HTTP server and, unless told not to, the worker. */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { config, baseDir, logger } = options;
-  const keys = config.ghl.webhooks.verify_signatures
-    ? loadWebhookKeys(config.ghl.webhooks, baseDir)
-    : null;
+  let keys: WebhookKeys | null = null;
+  try {
+    if (config.ghl.webhooks.verify_signatures)
+      keys = loadWebhookKeys(config.ghl.webhooks, baseDir);
+  } catch (error) {
+    throw new StartupError((error as Error).message, { cause: error });
+  }
   if (!keys)
     logger.warn(
       "webhook signature checks are off (ghl.webhooks.verify_signatures: false); anyone can post events",
     );
 
-  const { store, queue, dataLocation } = openStorage(config, baseDir);
+  registerSecretValues(configSecrets(config));
+  const { store, queue, connections, dataLocation } = await openStorage(
+    config,
+    baseDir,
+  );
+  let ghl: GhlAccess;
+  try {
+    ghl = await openGhlAccess(config, connections, logger, options.env);
+  } catch (error) {
+    await queue.close();
+    await store.close();
+    throw error;
+  }
   const metrics = new Metrics();
   const server = createServer({
     logger,
@@ -198,7 +277,19 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     },
   });
 
-  const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
+  registerAdminAuth(server, {
+    passwordHash: config.admin.password_hash ?? null,
+    token: config.admin.token ?? null,
+    sessionTtlMs: config.admin.session_ttl_ms,
+    secureCookies: config.admin.secure_cookies,
+    logger,
+  });
+  if (!config.admin.password_hash && !config.admin.token)
+    logger.warn(
+      "the admin side is closed to everyone: set admin.password_hash (from `ghl-coopel-sync hash-password`) or admin.token to use it",
+    );
+  if (ghl.oauthRoutes) registerOAuthRoutes(server, ghl.oauthRoutes);
+
   const syncs = entitySettings(config);
   const syncedTypes = new Set<string>([
     ...(config.sync.contacts.enabled
@@ -219,30 +310,32 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       metrics,
       keys,
       syncedTypes,
-      locationState: (id) => {
-        const location = locations.get(id);
-        if (!location) return "unknown";
-        return location.paused ? "paused" : "active";
-      },
+      locationState: (id) => ghl.locationState(id),
       maxInboxDepth: config.server.max_inbox_depth,
+      appEvents: ghl.connections ?? undefined,
+      timestampWindow: {
+        maxAgeMs: config.ghl.webhooks.max_age_ms,
+        maxFutureSkewMs: config.ghl.webhooks.max_future_skew_ms,
+      },
     });
 
   let worker: Worker | null = null;
   let taskPoller: TaskPoller | null = null;
   if (options.runWorker ?? config.worker.enabled) {
-    const ghl = new GhlRestApi(
+    // NOTE: GHL reads reuse coopel.timeout_ms; the ghl section has no timeout of its own yet.
+    const ghlApi = new GhlRestApi(
       new GhlHttpClient({
         baseUrl: config.ghl.base_url,
         apiVersion: config.ghl.api_version,
         timeoutMs: config.coopel.timeout_ms,
-        tokens: new StaticTokenSource(config.ghl.locations),
+        tokens: ghl.tokens,
       }),
     );
-    const engine = buildEngine(config, store, coopel, ghl, logger, syncs);
+    const engine = buildEngine(config, store, coopel, ghlApi, logger, syncs);
     if (config.sync.tasks.enabled) {
       taskPoller = new TaskPoller({
         queue,
-        ghl,
+        ghl: ghlApi,
         logger,
         locationIds: () =>
           config.ghl.locations
@@ -273,13 +366,26 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         }
       },
     });
-    worker.start();
   }
 
-  const address = await server.listen({
-    host: config.server.host,
-    port: config.server.port,
-  });
+  let address: string;
+  try {
+    address = await server.listen({
+      host: config.server.host,
+      port: config.server.port,
+    });
+  } catch (error) {
+    // Nothing may keep running half-started: no worker without its server.
+    ghl.stop();
+    await server.close().catch(() => {});
+    await queue.close();
+    await store.close();
+    throw new StartupError(
+      `cannot listen on ${config.server.host}:${config.server.port} (${(error as Error).message}); free the port or change server.host and server.port`,
+      { cause: error, exitCode: 1 },
+    );
+  }
+  worker?.start();
   let closed = false;
   return {
     url: address,
@@ -287,12 +393,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     server,
     store,
     queue,
+    connections,
+    ghlTokens: ghl.tokens,
     worker,
     taskPoller,
     metrics,
     async close(graceMs = 10_000) {
       if (closed) return;
       closed = true;
+      ghl.stop();
       await taskPoller?.stop();
       await server.close();
       await worker?.stop(graceMs);
@@ -300,4 +409,16 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       await store.close();
     },
   };
+}
+
+/** Every secret value in the config, so that log lines can never show one. */
+function configSecrets(config: Config): (string | undefined)[] {
+  return [
+    ...config.ghl.locations.map((l) => l.token),
+    config.ghl.oauth?.client_secret,
+    config.coopel.token,
+    config.coopel.oauth?.client_secret,
+    config.admin.token,
+    config.admin.password_hash,
+  ];
 }

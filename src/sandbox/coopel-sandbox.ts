@@ -1,4 +1,4 @@
-import { timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { FastifyError, FastifyInstance } from "fastify";
 import { buildCoopelOpenApi } from "./coopel-openapi.js";
 import { registerCoopelRecordRoutes } from "./coopel-records.js";
@@ -27,6 +27,16 @@ import {
 export interface CoopelSandboxOptions extends SandboxServerOptions {
   /** Bearer token that every route except `GET /openapi.json` requires. */
   token: string;
+  /**
+   * An OAuth 2.0 client accepted at `POST /oauth/token` with the client
+   * credentials grant; the tokens it issues work like `token` until they expire.
+   */
+  oauthClient?: {
+    clientId: string;
+    clientSecret: string;
+    /** `expires_in` of issued tokens in seconds; default 3600. */
+    tokenTtlSeconds?: number;
+  };
 }
 
 /** A running Coopel sandbox and its in-memory state. */
@@ -52,6 +62,10 @@ export interface CoopelSandbox {
   /** Updates a contact as a Coopel user would: given fields replace stored ones, null removes one. */
   userUpdateContact(id: string, fields: Record<string, unknown>): CoopelContact;
   userDeleteContact(id: string): CoopelContact;
+  /** Number of calls to `POST /oauth/token`. */
+  countTokenRequests(): number;
+  /** Expires every token issued at `POST /oauth/token`, so the next call gets 401. */
+  expireIssuedTokens(): void;
   close(): Promise<void>;
 }
 
@@ -69,7 +83,45 @@ export async function startCoopelSandbox(
   const store = new CoopelStore();
 
   registerErrorHandlers(app);
-  registerAuth(app, options.token);
+  const issued = new Map<string, number>();
+  let tokenRequests = 0;
+  registerAuth(
+    app,
+    options.token,
+    (token) => (issued.get(token) ?? 0) > Date.now(),
+  );
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string" },
+    (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    },
+  );
+  app.post("/oauth/token", async (request, reply) => {
+    tokenRequests += 1;
+    const form = (request.body ?? {}) as Record<string, string | undefined>;
+    const client = options.oauthClient;
+    if (
+      client === undefined ||
+      form.client_id !== client.clientId ||
+      form.client_secret !== client.clientSecret
+    ) {
+      return reply.code(401).send({
+        error: "invalid_client",
+        error_description: "Unknown client_id or wrong client_secret",
+      });
+    }
+    if (form.grant_type !== "client_credentials") {
+      return reply.code(400).send({
+        error: "unsupported_grant_type",
+        error_description: "Only client_credentials is supported",
+      });
+    }
+    const ttl = client.tokenTtlSeconds ?? 3600;
+    const token = randomBytes(24).toString("base64url");
+    issued.set(token, Date.now() + ttl * 1000);
+    return { access_token: token, token_type: "Bearer", expires_in: ttl };
+  });
   app.get("/openapi.json", () => buildCoopelOpenApi());
   registerContactRoutes(app, store);
   registerCoopelRecordRoutes(app, store);
@@ -92,6 +144,10 @@ export async function startCoopelSandbox(
     userUpdateContact: (id, fields) =>
       structuredClone(store.updateContact(id, fields)),
     userDeleteContact: (id) => store.deleteContact(id),
+    countTokenRequests: () => tokenRequests,
+    expireIssuedTokens: () => {
+      for (const token of issued.keys()) issued.set(token, 0);
+    },
     close: () => app.close(),
   };
 }
@@ -122,15 +178,20 @@ function registerErrorHandlers(app: FastifyInstance): void {
   );
 }
 
-function registerAuth(app: FastifyInstance, token: string): void {
+function registerAuth(
+  app: FastifyInstance,
+  token: string,
+  isIssuedToken: (token: string) => boolean,
+): void {
   const expected = Buffer.from(token);
   app.addHook("preHandler", async (request, reply) => {
-    if (request.routeOptions.url === "/openapi.json") {
+    const route = request.routeOptions.url;
+    if (route === "/openapi.json" || route === "/oauth/token") {
       return undefined;
     }
-    const received = Buffer.from(
-      bearerToken(request.headers.authorization) ?? "",
-    );
+    const bearer = bearerToken(request.headers.authorization) ?? "";
+    if (isIssuedToken(bearer)) return undefined;
+    const received = Buffer.from(bearer);
     if (
       received.length !== expected.length ||
       !timingSafeEqual(received, expected)

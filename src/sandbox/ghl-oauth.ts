@@ -17,9 +17,24 @@ const DEFAULT_SCOPE =
 export const SANDBOX_COMPANY_ID = "SandboxCompany000001";
 export const SANDBOX_USER_ID = "SandboxUser000000001";
 
+/** Who a code or token was issued to: one location, or an agency (company). */
 interface Grant {
-  locationId: string;
+  userType: "Location" | "Company";
+  /** The location id, or the company id for a company grant. */
+  subject: string;
   expiresAt: number;
+}
+
+/** A company's install of the app: the locations it was installed on. */
+interface CompanyInstall {
+  locationIds: Set<string>;
+}
+
+/** One call to `POST /oauth/token`, as the tests count them. */
+export interface TokenRequestRecord {
+  grantType: string;
+  /** The status the sandbox answered with. */
+  status: number;
 }
 
 function newToken(): string {
@@ -34,7 +49,11 @@ export class GhlOAuthServer {
   readonly #options: GhlOAuthOptions | undefined;
   readonly #codes = new Map<string, Grant>();
   readonly #accessTokens = new Map<string, Grant>();
-  readonly #refreshTokens = new Map<string, string>();
+  readonly #refreshTokens = new Map<string, Grant>();
+  readonly #companies = new Map<string, CompanyInstall>();
+  readonly #inactiveLocations = new Set<string>();
+  /** Every call to `POST /oauth/token`, oldest first. */
+  readonly tokenRequests: TokenRequestRecord[] = [];
 
   constructor(options: GhlOAuthOptions | undefined) {
     this.#options = options;
@@ -43,90 +62,190 @@ export class GhlOAuthServer {
   /** Issues a code for `locationId` as the install redirect would; valid for 10 minutes, once. */
   issueAuthorizationCode(locationId: string): string {
     const code = newToken();
-    this.#codes.set(code, { locationId, expiresAt: Date.now() + CODE_TTL_MS });
+    this.#codes.set(code, {
+      userType: "Location",
+      subject: locationId,
+      expiresAt: Date.now() + CODE_TTL_MS,
+    });
     return code;
   }
 
-  /** Returns the location an unexpired access token was issued for. */
-  locationOfAccessToken(token: string): string | undefined {
-    const grant = this.#accessTokens.get(token);
-    if (grant === undefined || grant.expiresAt <= Date.now()) {
-      return undefined;
-    }
-    return grant.locationId;
+  /**
+   * Installs the app on `locationIds` of a company, as a bulk agency install
+   * does, and issues a code whose exchange returns a company token.
+   */
+  issueCompanyAuthorizationCode(
+    companyId: string,
+    locationIds: string[],
+  ): string {
+    const install = this.#companies.get(companyId) ?? {
+      locationIds: new Set<string>(),
+    };
+    for (const id of locationIds) install.locationIds.add(id);
+    this.#companies.set(companyId, install);
+    const code = newToken();
+    this.#codes.set(code, {
+      userType: "Company",
+      subject: companyId,
+      expiresAt: Date.now() + CODE_TTL_MS,
+    });
+    return code;
   }
 
-  /** Expires every issued access token (of one location, when given), so the next call gets 401. */
-  expireAccessTokens(locationId?: string): void {
+  /** Returns the location an unexpired location access token was issued for. */
+  locationOfAccessToken(token: string): string | undefined {
+    const grant = this.#accessTokens.get(token);
+    if (grant === undefined || grant.expiresAt <= Date.now()) return undefined;
+    return grant.userType === "Location" ? grant.subject : undefined;
+  }
+
+  /** Returns the company an unexpired company access token was issued for. */
+  companyOfAccessToken(token: string): string | undefined {
+    const grant = this.#accessTokens.get(token);
+    if (grant === undefined || grant.expiresAt <= Date.now()) return undefined;
+    return grant.userType === "Company" ? grant.subject : undefined;
+  }
+
+  /** Expires every issued access token (of one location or company, when given), so the next call gets 401. */
+  expireAccessTokens(subject?: string): void {
     for (const grant of this.#accessTokens.values()) {
-      if (locationId === undefined || grant.locationId === locationId) {
+      if (subject === undefined || grant.subject === subject) {
         grant.expiresAt = 0;
       }
     }
   }
 
+  /** Makes refreshes of the location's tokens fail with 400 "Location is not active", or lifts that. */
+  setLocationActive(locationId: string, active: boolean): void {
+    if (active) this.#inactiveLocations.delete(locationId);
+    else this.#inactiveLocations.add(locationId);
+  }
+
+  /** Counts calls to `POST /oauth/token`, of one grant type when given. */
+  countTokenRequests(grantType?: string): number {
+    return this.tokenRequests.filter(
+      (r) => grantType === undefined || r.grantType === grantType,
+    ).length;
+  }
+
+  /**
+   * Mints a location token from a company token, as `POST /oauth/locationToken`
+   * does: no refresh token comes with it.
+   */
+  mintLocationToken(
+    companyId: string,
+    locationId: string,
+  ): Record<string, unknown> | undefined {
+    const install = this.#companies.get(companyId);
+    if (install === undefined || !install.locationIds.has(locationId))
+      return undefined;
+    const expiresIn = this.#options?.accessTokenTtlSeconds ?? 86399;
+    const accessToken = newToken();
+    this.#accessTokens.set(accessToken, {
+      userType: "Location",
+      subject: locationId,
+      expiresAt: Date.now() + expiresIn * 1000,
+    });
+    return {
+      access_token: accessToken,
+      token_type: "Bearer",
+      expires_in: expiresIn,
+      scope: this.#options?.scope ?? DEFAULT_SCOPE,
+      locationId,
+      userId: SANDBOX_USER_ID,
+    };
+  }
+
+  /** The locations a company installed the app on, as `GET /oauth/installedLocations` lists them. */
+  installedLocations(companyId: string): string[] {
+    return [...(this.#companies.get(companyId)?.locationIds ?? [])];
+  }
+
   /** Adds `POST /oauth/token`, which takes a form-encoded body like the real endpoint. */
   register(app: FastifyInstance): void {
     app.post("/oauth/token", async (request, reply) => {
+      const form = (request.body ?? {}) as Record<string, string | undefined>;
+      const record: TokenRequestRecord = {
+        grantType: String(form.grant_type ?? ""),
+        status: 200,
+      };
+      this.tokenRequests.push(record);
+      const fail = (
+        status: number,
+        error: string,
+        description: string,
+      ): FastifyReply => {
+        record.status = status;
+        return oauthError(reply, status, error, description);
+      };
       if (
         !String(request.headers["content-type"] ?? "").startsWith(
           "application/x-www-form-urlencoded",
         )
       ) {
-        return oauthError(
-          reply,
+        return fail(
           400,
           "invalid_request",
           "The token endpoint takes an application/x-www-form-urlencoded body",
         );
       }
-      const form = (request.body ?? {}) as Record<string, string | undefined>;
       if (!this.#clientMatches(form.client_id, form.client_secret)) {
-        return oauthError(
-          reply,
+        return fail(
           401,
           "invalid_client",
           "Unknown client_id or wrong client_secret",
         );
       }
-      if (form.user_type !== undefined && form.user_type !== "Location") {
-        return oauthError(
-          reply,
+      if (
+        form.user_type !== undefined &&
+        form.user_type !== "Location" &&
+        form.user_type !== "Company"
+      ) {
+        return fail(
           400,
           "invalid_request",
-          `user_type "${form.user_type}" is not supported by the sandbox; use Location`,
+          `user_type "${form.user_type}" is invalid; use Location or Company`,
         );
       }
       if (form.grant_type === "authorization_code") {
         const grant = takeGrant(this.#codes, form.code);
         if (grant === undefined) {
-          return oauthError(
-            reply,
+          return fail(
             400,
             "invalid_grant",
             "Authorization code is invalid, expired or already used",
           );
         }
-        return this.#issueTokens(grant.locationId);
+        return this.#issueTokens(grant);
       }
       if (form.grant_type === "refresh_token") {
-        const locationId =
+        const grant =
           form.refresh_token === undefined
             ? undefined
             : this.#refreshTokens.get(form.refresh_token);
-        if (locationId === undefined || form.refresh_token === undefined) {
-          return oauthError(
-            reply,
+        if (grant === undefined || form.refresh_token === undefined) {
+          return fail(
             400,
             "invalid_grant",
             "Refresh token is invalid or has already been used",
           );
         }
+        if (
+          grant.userType === "Location" &&
+          this.#inactiveLocations.has(grant.subject)
+        ) {
+          // The refresh token stays valid: the location may become active again.
+          record.status = 400;
+          return reply.code(400).send({
+            statusCode: 400,
+            message: "Location is not active",
+            error: "Bad Request",
+          });
+        }
         this.#refreshTokens.delete(form.refresh_token);
-        return this.#issueTokens(locationId);
+        return this.#issueTokens(grant);
       }
-      return oauthError(
-        reply,
+      return fail(
         400,
         "unsupported_grant_type",
         `grant_type must be authorization_code or refresh_token, got "${form.grant_type ?? ""}"`,
@@ -151,25 +270,38 @@ export class GhlOAuthServer {
     );
   }
 
-  #issueTokens(locationId: string): Record<string, unknown> {
+  #issueTokens(grant: Grant): Record<string, unknown> {
     const expiresIn = this.#options?.accessTokenTtlSeconds ?? 86399;
     const accessToken = newToken();
     const refreshToken = newToken();
-    this.#accessTokens.set(accessToken, {
-      locationId,
+    const issued: Grant = {
+      userType: grant.userType,
+      subject: grant.subject,
       expiresAt: Date.now() + expiresIn * 1000,
-    });
-    this.#refreshTokens.set(refreshToken, locationId);
-    return {
+    };
+    this.#accessTokens.set(accessToken, issued);
+    this.#refreshTokens.set(refreshToken, { ...issued });
+    const common = {
       access_token: accessToken,
       token_type: "Bearer",
       expires_in: expiresIn,
       refresh_token: refreshToken,
       scope: this.#options?.scope ?? DEFAULT_SCOPE,
-      userType: "Location",
-      locationId,
-      companyId: SANDBOX_COMPANY_ID,
+      userType: grant.userType,
       userId: SANDBOX_USER_ID,
+    };
+    if (grant.userType === "Company") {
+      return {
+        ...common,
+        companyId: grant.subject,
+        approvedLocations: this.installedLocations(grant.subject),
+        isBulkInstallation: true,
+      };
+    }
+    return {
+      ...common,
+      locationId: grant.subject,
+      companyId: SANDBOX_COMPANY_ID,
       isBulkInstallation: false,
     };
   }

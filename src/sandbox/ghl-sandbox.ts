@@ -85,8 +85,20 @@ export interface GhlSandbox {
   publicKeys: { ed25519: string; rsa: string };
   /** Issues a single-use OAuth authorization code for `locationId`, as the install redirect would. */
   issueAuthorizationCode(locationId: string): string;
-  /** Expires OAuth access tokens (of one location, when given), so the next API call gets 401. */
-  expireAccessTokens(locationId?: string): void;
+  /**
+   * Installs the app on locations of a company, as a bulk agency install
+   * does, and issues a code whose exchange returns a company token.
+   */
+  issueCompanyAuthorizationCode(
+    companyId: string,
+    locationIds: string[],
+  ): string;
+  /** Expires OAuth access tokens (of one location or company, when given), so the next API call gets 401. */
+  expireAccessTokens(subject?: string): void;
+  /** Makes token refreshes of the location fail with 400 "Location is not active", or lifts that. */
+  setLocationActive(locationId: string, active: boolean): void;
+  /** Counts calls to `POST /oauth/token`, of one grant type (such as `refresh_token`) when given. */
+  countTokenRequests(grantType?: string): number;
   setAllowDuplicates(locationId: string, allow: boolean): void;
   /** Creates a contact as a person in GHL would: no HTTP, no duplicate check. Returns a copy. */
   userCreateContact(
@@ -118,6 +130,11 @@ const USER_FIELDS: ReadonlySet<string> = new Set(
   [...CREATE_FIELDS].filter((field) => field !== "locationId"),
 );
 const UNVERSIONED_ROUTES = new Set(["/oauth/token"]);
+/** Routes that take an agency (company) token instead of a location token. */
+const COMPANY_ROUTES = new Set([
+  "/oauth/locationToken",
+  "/oauth/installedLocations",
+]);
 
 /** Starts a GHL API simulator on a loopback address. */
 export async function startGhlSandbox(
@@ -142,6 +159,7 @@ export async function startGhlSandbox(
       ? undefined
       : new GhlRateLimiter(options.rateLimits);
   const requestLocations = new WeakMap<FastifyRequest, string>();
+  const requestCompanies = new WeakMap<FastifyRequest, string>();
   const locationOf = (request: FastifyRequest): string => {
     const locationId = requestLocations.get(request);
     if (locationId === undefined)
@@ -171,6 +189,18 @@ export async function startGhlSandbox(
       });
     }
     const token = bearerToken(request.headers.authorization) ?? "";
+    if (COMPANY_ROUTES.has(route)) {
+      const companyId = oauth.companyOfAccessToken(token);
+      if (companyId === undefined) {
+        return reply.code(401).send({
+          statusCode: 401,
+          message: "Invalid token: access token is invalid",
+          error: "Unauthorized",
+        });
+      }
+      requestCompanies.set(request, companyId);
+      return undefined;
+    }
     const locationId =
       staticTokens.get(token) ?? oauth.locationOfAccessToken(token);
     if (locationId === undefined) {
@@ -184,6 +214,7 @@ export async function startGhlSandbox(
     return rateLimiter?.apply(locationId, reply);
   });
   oauth.register(app);
+  registerCompanyRoutes(app, oauth, (request) => requestCompanies.get(request));
   registerGhlContactRoutes(app, store, locationOf);
   registerGhlRecordRoutes(app, store, locationOf);
   registerGhlLocationRoutes(app, store, locationData, locationOf);
@@ -219,7 +250,17 @@ export async function startGhlSandbox(
         throw new Error(`Unknown GHL sandbox location "${locationId}"`);
       return oauth.issueAuthorizationCode(locationId);
     },
-    expireAccessTokens: (locationId) => oauth.expireAccessTokens(locationId),
+    issueCompanyAuthorizationCode: (companyId, locationIds) => {
+      for (const id of locationIds) {
+        if (!store.hasLocation(id))
+          throw new Error(`Unknown GHL sandbox location "${id}"`);
+      }
+      return oauth.issueCompanyAuthorizationCode(companyId, locationIds);
+    },
+    expireAccessTokens: (subject) => oauth.expireAccessTokens(subject),
+    setLocationActive: (locationId, active) =>
+      oauth.setLocationActive(locationId, active),
+    countTokenRequests: (grantType) => oauth.countTokenRequests(grantType),
     setAllowDuplicates: (locationId, allow) =>
       store.setAllowDuplicates(locationId, allow),
     userCreateContact: (locationId, fields, createOptions) =>
@@ -243,6 +284,74 @@ export async function startGhlSandbox(
       sendWebhook(keys, targetUrl, payload, sendOptions),
     close: () => app.close(),
   };
+}
+
+/** Adds the agency routes that turn a company token into location tokens. */
+function registerCompanyRoutes(
+  app: FastifyInstance,
+  oauth: GhlOAuthServer,
+  companyOf: (request: FastifyRequest) => string | undefined,
+): void {
+  app.post("/oauth/locationToken", async (request, reply) => {
+    const form = (request.body ?? {}) as Record<string, string | undefined>;
+    const companyId = companyOf(request);
+    if (form.companyId === undefined || form.locationId === undefined) {
+      return reply.code(422).send({
+        statusCode: 422,
+        message: [
+          "companyId should not be empty",
+          "locationId should not be empty",
+        ],
+        error: "Unprocessable Entity",
+      });
+    }
+    if (form.companyId !== companyId) {
+      return reply.code(401).send({
+        statusCode: 401,
+        message: "The token is not authorized for this company",
+        error: "Unauthorized",
+      });
+    }
+    const minted = oauth.mintLocationToken(form.companyId, form.locationId);
+    if (minted === undefined) {
+      return reply.code(400).send({
+        statusCode: 400,
+        message: `The app is not installed on location ${form.locationId}`,
+        error: "Bad Request",
+      });
+    }
+    return minted;
+  });
+  app.get("/oauth/installedLocations", async (request, reply) => {
+    const query = request.query as Record<string, string | undefined>;
+    const companyId = companyOf(request);
+    if (query.companyId === undefined || query.appId === undefined) {
+      return reply.code(422).send({
+        statusCode: 422,
+        message: ["companyId should not be empty", "appId should not be empty"],
+        error: "Unprocessable Entity",
+      });
+    }
+    if (query.companyId !== companyId) {
+      return reply.code(401).send({
+        statusCode: 401,
+        message: "The token is not authorized for this company",
+        error: "Unauthorized",
+      });
+    }
+    const skip = Number(query.skip ?? 0);
+    const limit = Number(query.limit ?? 20);
+    const all = oauth.installedLocations(companyId);
+    return {
+      locations: all.slice(skip, skip + limit).map((id) => ({
+        _id: id,
+        name: `Sandbox location ${id}`,
+        isInstalled: true,
+      })),
+      count: all.length,
+      installToFutureLocations: false,
+    };
+  });
 }
 
 function registerErrorHandlers(app: FastifyInstance): void {

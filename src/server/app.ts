@@ -23,6 +23,9 @@ export function createServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes,
+    // A client that stalls mid-request cannot hold a connection, or a shutdown, longer than this.
+    requestTimeout: 30_000,
+    routerOptions: { ignoreTrailingSlash: true },
     logController: new LogController({ disableRequestLogging: true }),
   });
   app.addContentTypeParser(

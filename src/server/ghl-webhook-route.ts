@@ -17,7 +17,33 @@ export interface GhlWebhookOptions {
   /** Returns the state of a GHL location: synced, paused, or not configured. */
   locationState: (locationId: string) => "active" | "paused" | "unknown";
   maxInboxDepth: number;
+  /** Handles the app's INSTALL and UNINSTALL events; without it they are ignored. */
+  appEvents?: {
+    install(payload: Record<string, unknown>): Promise<void>;
+    uninstall(payload: Record<string, unknown>): Promise<void>;
+  };
+  /** Accepted age of the body's `timestamp`; bodies without one are accepted. */
+  timestampWindow?: { maxAgeMs: number; maxFutureSkewMs: number };
 }
+
+/** Event types GHL documents for webhooks; other values are counted as "other". */
+const GHL_EVENT_TYPES: ReadonlySet<string> = new Set([
+  "INSTALL",
+  "UNINSTALL",
+  "ContactCreate",
+  "ContactUpdate",
+  "ContactDelete",
+  "ContactDndUpdate",
+  "ContactTagUpdate",
+  "NoteCreate",
+  "NoteUpdate",
+  "NoteDelete",
+  "TaskCreate",
+  "TaskComplete",
+  "TaskDelete",
+]);
+const SKEW_WARNING_MS = 60_000;
+const SKEW_LOG_INTERVAL_MS = 10 * 60_000;
 
 const DEPTH_CACHE_MS = 200;
 
@@ -34,6 +60,41 @@ export function registerGhlWebhookRoute(
   const { queue, logger, metrics } = options;
   const warnedLocations = new Set<string>();
   let depthCache = { value: 0, at: 0 };
+  let lastSkewLogAt = 0;
+
+  /**
+   * Checks the body's `timestamp` against the window and logs clock skew,
+   * at most once per 10 minutes. Returns a rejection reason or null.
+   */
+  function checkTimestamp(
+    payload: Record<string, unknown>,
+    type: string,
+  ): "stale" | "future" | "invalid" | null {
+    const window = options.timestampWindow;
+    if (window === undefined || payload.timestamp === undefined) return null;
+    const sentAt =
+      typeof payload.timestamp === "string" ||
+      typeof payload.timestamp === "number"
+        ? new Date(payload.timestamp).getTime()
+        : Number.NaN;
+    if (Number.isNaN(sentAt)) return "invalid";
+    const now = Date.now();
+    const skewMs = sentAt - now;
+    if (
+      skewMs > SKEW_WARNING_MS &&
+      now - lastSkewLogAt > SKEW_LOG_INTERVAL_MS
+    ) {
+      lastSkewLogAt = now;
+      logger.warn(
+        { skewMs, eventType: type },
+        `a GHL webhook timestamp is ${Math.round(skewMs / 1000)} s ahead of this server's clock; check the server's time sync (logged at most every 10 minutes)`,
+      );
+    }
+    metrics.webhookSkew.observe(skewMs / 1000);
+    if (skewMs > window.maxFutureSkewMs) return "future";
+    if (now - sentAt > window.maxAgeMs) return "stale";
+    return null;
+  }
 
   async function inboxFull(): Promise<boolean> {
     const now = Date.now();
@@ -58,7 +119,8 @@ export function registerGhlWebhookRoute(
       }
       let body: unknown;
       try {
-        body = JSON.parse(raw.toString("utf8"));
+        // A leading byte order mark is not part of the JSON text.
+        body = JSON.parse(raw.toString("utf8").replace(/^\uFEFF/, ""));
       } catch {
         metrics.webhooks.inc({ type: "unknown", result: "rejected_malformed" });
         return reply.code(400).send({
@@ -74,7 +136,14 @@ export function registerGhlWebhookRoute(
         });
       }
       const payload = body as Record<string, unknown>;
-      const type = typeof payload.type === "string" ? payload.type : "unknown";
+      // Unknown types share one name so that metric labels stay bounded.
+      const type =
+        typeof payload.type !== "string"
+          ? "unknown"
+          : options.syncedTypes.has(payload.type) ||
+              GHL_EVENT_TYPES.has(payload.type)
+            ? payload.type
+            : "other";
 
       if (options.keys) {
         const check = checkWebhookSignature(raw, request.headers, options.keys);
@@ -92,6 +161,42 @@ export function registerGhlWebhookRoute(
             message: "signature missing or invalid",
           });
         }
+      }
+
+      const timestampProblem = checkTimestamp(payload, type);
+      if (timestampProblem !== null) {
+        metrics.webhooks.inc({
+          type,
+          result: `rejected_timestamp_${timestampProblem}`,
+        });
+        request.log.warn(
+          { eventType: type, reason: timestampProblem },
+          `webhook rejected: timestamp ${timestampProblem}`,
+        );
+        return reply.code(401).send({
+          error: `timestamp_${timestampProblem}`,
+          message:
+            "the timestamp is outside the accepted window; the delivery looks replayed",
+        });
+      }
+
+      if ((type === "INSTALL" || type === "UNINSTALL") && options.appEvents) {
+        try {
+          if (type === "INSTALL") await options.appEvents.install(payload);
+          else await options.appEvents.uninstall(payload);
+        } catch (error) {
+          metrics.webhooks.inc({ type, result: "throttled_store_error" });
+          logger.error(
+            { err: error, eventType: type },
+            "storing an app event failed; answered 429 so GHL delivers it again",
+          );
+          return reply.code(429).header("retry-after", "60").send({
+            error: "busy",
+            message: "app event not stored; deliver again later",
+          });
+        }
+        metrics.webhooks.inc({ type, result: "accepted" });
+        return reply.code(200).send({ status: "accepted" });
       }
 
       if (!options.syncedTypes.has(type)) {
@@ -164,6 +269,8 @@ export function registerGhlWebhookRoute(
           message: "inbox unavailable; deliver again later",
         });
       }
+      // Counts this event until the next depth read, so a burst cannot overshoot the limit.
+      if (result === "accepted") depthCache.value += 1;
       metrics.webhooks.inc({ type, result });
       return reply.code(200).send({ status: result });
     },

@@ -11,6 +11,7 @@ export class Metrics {
   readonly webhooks: Counter<"type" | "result">;
   readonly jobs: Counter<"type" | "outcome">;
   readonly writeLatency: Histogram;
+  readonly webhookSkew: Histogram;
 
   constructor() {
     collectDefaultMetrics({
@@ -35,6 +36,12 @@ export class Metrics {
       buckets: [
         0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
       ],
+      registers: [this.registry],
+    });
+    this.webhookSkew = new Histogram({
+      name: "ghl_coopel_sync_webhook_timestamp_skew_seconds",
+      help: "Webhook body timestamp minus receipt time, in seconds; large negative values are late retries, positive values are clock skew",
+      buckets: [-7200, -3600, -600, -60, -5, 0, 5, 60, 600],
       registers: [this.registry],
     });
   }

@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import pino from "pino";
 import { parseConfig } from "../../src/config/load.js";
 import type { ConfigInput } from "../../src/config/schema.js";
+import { createLogger } from "../../src/runtime/logger.js";
 import { startService, type Service } from "../../src/runtime/service.js";
 import {
   startCoopelSandbox,
@@ -19,6 +19,8 @@ import {
 export const LOCATION_ID = "ve9EPM428h8vShlRW1KT";
 export const COOPEL_TOKEN = "test-coopel-token";
 export const GHL_TOKEN = "test-location-token";
+/** Admin bearer token of test services, for /metrics and admin routes. */
+export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789";
 const keysDir = path.resolve(import.meta.dirname, "../../src/sandbox/keys");
 const edPrivate = createPrivateKey(
   readFileSync(path.join(keysDir, "ghl-sandbox-ed25519.key")),
@@ -94,8 +96,7 @@ export function testConfig(
   overrides: TestOverrides = {},
   ghlUrl = "http://127.0.0.1:9",
 ): ConfigInput {
-  const { ghl: ghlOverrides, coopel: coopelOverrides, ...rest } = overrides;
-  return {
+  const base: ConfigInput = {
     store: { url: `sqlite:${path.join(dir, "sync.db")}` },
     server: { host: "127.0.0.1", port: 0 },
     ghl: {
@@ -107,13 +108,11 @@ export function testConfig(
         ],
         rsa_public_keys: [path.join(keysDir, "ghl-sandbox-rsa.pub.pem")],
       },
-      ...ghlOverrides,
     },
     coopel: {
       base_url: coopelUrl,
       token: COOPEL_TOKEN,
       timeout_ms: 2000,
-      ...coopelOverrides,
     },
     worker: {
       concurrency: 8,
@@ -122,8 +121,21 @@ export function testConfig(
       retry_max_ms: 200,
     },
     log: { level: "debug", pretty: "never" },
-    ...rest,
+    admin: { token: ADMIN_TOKEN, secure_cookies: false },
   };
+  return deepMerge(base, overrides) as ConfigInput;
+}
+
+/** Merges plain objects key by key; arrays and other values in `override` replace. */
+export function deepMerge(base: unknown, override: unknown): unknown {
+  const isPlain = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === "object" && !Array.isArray(v);
+  if (!isPlain(base) || !isPlain(override))
+    return override === undefined ? base : override;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(override))
+    merged[key] = deepMerge(base[key], value);
+  return merged;
 }
 
 /**
@@ -154,7 +166,7 @@ export async function startHarness(
     },
   });
   let config = testConfig(dir, coopel.url, overrides, ghl.url);
-  const logger = pino({ level: "debug" }, sink);
+  const logger = createLogger(parseConfig(config).log, sink);
   let service: Service | null = null;
 
   const open = async (): Promise<Service> => {
@@ -205,7 +217,7 @@ export async function startHarness(
     },
     async restart(more = {}) {
       await harness.stopService();
-      config = { ...config, ...more };
+      config = deepMerge(config, more) as ConfigInput;
       await open();
     },
     async close() {

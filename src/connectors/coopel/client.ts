@@ -6,7 +6,13 @@ import type {
   CoopelOperation,
   CoopelRecord,
 } from "../../engine/ports.js";
+import { ApiError } from "../../engine/errors.js";
 import { requestJson } from "../http.js";
+import {
+  ClientCredentialsToken,
+  StaticCoopelToken,
+  type CoopelTokenProvider,
+} from "./tokens.js";
 
 type CoopelConfig = Config["coopel"];
 
@@ -18,7 +24,10 @@ export class CoopelRestClient implements CoopelClient {
   readonly accountId: string;
   readonly externalIdField: string | null;
 
+  private readonly tokens: CoopelTokenProvider;
+
   constructor(private readonly config: CoopelConfig) {
+    this.tokens = coopelTokenProvider(config);
     this.accountId = config.account_id;
     this.externalIdField = config.external_id_field;
   }
@@ -202,17 +211,27 @@ export class CoopelRestClient implements CoopelClient {
         throw new Error(`Coopel route ${route} needs :${name}`);
       return encodeURIComponent(value);
     });
-    return requestJson({
-      system: "Coopel",
-      baseUrl: this.config.base_url,
-      method,
-      path,
-      query,
-      body,
-      headers: { authorization: `Bearer ${this.config.token}` },
-      timeoutMs: this.config.timeout_ms,
-      log: context.requests,
-    });
+    const send = (token: string) =>
+      requestJson({
+        system: "Coopel",
+        baseUrl: this.config.base_url,
+        method,
+        path,
+        query,
+        body,
+        headers: { authorization: `Bearer ${token}` },
+        timeoutMs: this.config.timeout_ms,
+        log: context.requests,
+      });
+    const token = await this.tokens.getToken();
+    try {
+      return await send(token);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 401) throw error;
+      const fresh = await this.tokens.refreshAfterUnauthorized(token);
+      if (fresh === null) throw error;
+      return send(fresh);
+    }
   }
 
   /** Accepts both `{contact: {...}}` and a bare record as the response shape. */
@@ -234,4 +253,21 @@ export class CoopelRestClient implements CoopelClient {
       `Coopel ${route} returned a record without the id field "${this.config.id_field}"; set coopel.id_field to the field that holds the id`,
     );
   }
+}
+
+/** The token provider that coopel.token or coopel.oauth configures. */
+export function coopelTokenProvider(config: CoopelConfig): CoopelTokenProvider {
+  if (config.oauth !== undefined) {
+    return new ClientCredentialsToken({
+      tokenUrl: config.oauth.token_url,
+      clientId: config.oauth.client_id,
+      clientSecret: config.oauth.client_secret,
+      scope: config.oauth.scope,
+      refreshMarginMs: config.oauth.refresh_margin_ms,
+      timeoutMs: config.timeout_ms,
+    });
+  }
+  if (config.token === undefined)
+    throw new Error("coopel.token or coopel.oauth must be set");
+  return new StaticCoopelToken(config.token);
 }

@@ -16,7 +16,7 @@ interface LinkRow {
 }
 
 export function rowToLink(row: LinkRow): Link {
-  return {
+  const link: Link = {
     entity: row.entity as Link["entity"],
     ghlLocationId: row.ghl_location_id,
     ghlId: row.ghl_id,
@@ -25,11 +25,13 @@ export function rowToLink(row: LinkRow): Link {
     fieldHashes: JSON.parse(row.field_hashes) as Record<string, string>,
     deletedAt: row.deleted_at,
     updatedAt: row.updated_at,
-    tags: row.tags === null ? null : (JSON.parse(row.tags) as string[]),
-    ruleTags:
-      row.rule_tags === null ? [] : (JSON.parse(row.rule_tags) as string[]),
-    parentGhlId: row.parent_ghl_id,
   };
+  // The optional fields are left out when unset, as the Link type allows.
+  if (row.tags !== null) link.tags = JSON.parse(row.tags) as string[];
+  if (row.rule_tags !== null)
+    link.ruleTags = JSON.parse(row.rule_tags) as string[];
+  if (row.parent_ghl_id !== null) link.parentGhlId = row.parent_ghl_id;
+  return link;
 }
 
 /** Inserts or replaces links; call inside the caller's transaction. */

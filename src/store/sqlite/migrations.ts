@@ -59,6 +59,38 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
   },
   {
     version: 2,
+    name: "GHL connections, locks and pending installs",
+    sql: `
+      CREATE TABLE connections (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        company_id TEXT,
+        sealed_tokens TEXT,
+        expires_at INTEGER,
+        status TEXT NOT NULL,
+        status_message TEXT,
+        next_probe_at INTEGER,
+        version INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (kind, id)
+      );
+
+      CREATE TABLE locks (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE pending_installs (
+        location_id TEXT NOT NULL,
+        company_id TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (location_id, company_id)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 3,
     name: "tag state and parent ids on links",
     sql: `
       ALTER TABLE links ADD COLUMN tags TEXT;

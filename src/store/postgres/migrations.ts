@@ -1,0 +1,187 @@
+import type { Pool } from "pg";
+
+/**
+ * Versioned schema changes for PostgreSQL, applied in order and recorded in
+ * schema_migrations. Versions match the SQLite migrations of the same name,
+ * so both databases describe the same schema at the same version.
+ */
+export const POSTGRES_MIGRATIONS: {
+  version: number;
+  name: string;
+  sql: string;
+}[] = [
+  {
+    version: 1,
+    name: "inbox, jobs and links",
+    sql: `
+      -- Payloads are kept as JSON text, byte for byte as received, for replay.
+      CREATE TABLE jobs (
+        id BIGSERIAL PRIMARY KEY,
+        source TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        ordering_key TEXT NOT NULL,
+        delivery_id TEXT,
+        received_at BIGINT NOT NULL,
+        payload JSON NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        run_at BIGINT NOT NULL,
+        attempt INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until BIGINT,
+        outcome TEXT,
+        reason TEXT,
+        wrote BOOLEAN NOT NULL DEFAULT FALSE,
+        finished_at BIGINT,
+        last_error TEXT,
+        error_class TEXT,
+        requests JSONB,
+        warnings JSONB
+      );
+      CREATE INDEX jobs_active_by_key ON jobs (ordering_key, id) WHERE state IN ('pending', 'running');
+      CREATE INDEX jobs_pending ON jobs (run_at, id) WHERE state = 'pending';
+      CREATE INDEX jobs_running ON jobs (lease_until) WHERE state = 'running';
+      CREATE INDEX jobs_received ON jobs (received_at);
+
+      CREATE TABLE deliveries (
+        source TEXT NOT NULL,
+        delivery_id TEXT NOT NULL,
+        received_at BIGINT NOT NULL,
+        PRIMARY KEY (source, delivery_id)
+      );
+      CREATE INDEX deliveries_received ON deliveries (received_at);
+
+      CREATE TABLE links (
+        entity TEXT NOT NULL,
+        ghl_location_id TEXT NOT NULL,
+        ghl_id TEXT NOT NULL,
+        coopel_account_id TEXT NOT NULL,
+        coopel_id TEXT,
+        field_hashes JSONB NOT NULL DEFAULT '{}',
+        deleted_at BIGINT,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (entity, ghl_location_id, ghl_id)
+      );
+      CREATE UNIQUE INDEX links_coopel_id ON links (entity, coopel_account_id, coopel_id)
+        WHERE coopel_id IS NOT NULL;
+
+      -- Claims up to max_jobs runnable jobs in one round trip. The advisory
+      -- lock makes claims take turns, so two workers never both take the
+      -- head of one ordering key; each statement after it sees every claim
+      -- committed before.
+      CREATE FUNCTION claim_jobs(worker TEXT, lease_ms BIGINT, now_ms BIGINT, max_jobs INTEGER)
+      RETURNS SETOF jobs LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_advisory_xact_lock(7302114002);
+        UPDATE jobs SET state = 'pending', lease_owner = NULL
+          WHERE state = 'running' AND lease_until < now_ms;
+        RETURN QUERY
+          UPDATE jobs SET state = 'running', attempt = attempt + 1,
+            lease_owner = worker, lease_until = now_ms + lease_ms
+          WHERE id IN (
+            SELECT j.id FROM jobs AS j
+            WHERE j.state = 'pending' AND j.run_at <= now_ms
+              AND NOT EXISTS (
+                SELECT 1 FROM jobs AS earlier
+                WHERE earlier.ordering_key = j.ordering_key AND earlier.id < j.id
+                  AND earlier.state IN ('pending', 'running'))
+            ORDER BY j.id LIMIT max_jobs)
+          RETURNING *;
+      END;
+      $$;
+    `,
+  },
+  {
+    version: 2,
+    name: "GHL connections, locks and pending installs",
+    sql: `
+      CREATE TABLE connections (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        company_id TEXT,
+        sealed_tokens TEXT,
+        expires_at BIGINT,
+        status TEXT NOT NULL,
+        status_message TEXT,
+        next_probe_at BIGINT,
+        version INTEGER NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (kind, id)
+      );
+
+      CREATE TABLE locks (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+
+      -- A missing location or company id is stored as '' so that the key stays unique.
+      CREATE TABLE pending_installs (
+        location_id TEXT NOT NULL,
+        company_id TEXT NOT NULL,
+        received_at BIGINT NOT NULL,
+        PRIMARY KEY (location_id, company_id)
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: "tag state and parent ids on links",
+    sql: `
+      ALTER TABLE links ADD COLUMN tags JSONB;
+      ALTER TABLE links ADD COLUMN rule_tags JSONB;
+      ALTER TABLE links ADD COLUMN parent_ghl_id TEXT;
+    `,
+  },
+];
+
+/** Lock id that serialises migrations when several processes start at once. */
+const MIGRATION_LOCK = 7_302_114_001;
+
+/**
+ * Applies the migrations that the database has not seen yet and returns the
+ * versions applied. Each migration runs in its own transaction; an advisory
+ * lock makes concurrent starts wait for one another instead of racing.
+ */
+export async function migratePostgres(pool: Pool): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+    try {
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        applied_at BIGINT NOT NULL
+      )`);
+      const { rows } = await client.query<{ version: number }>(
+        "SELECT version FROM schema_migrations",
+      );
+      const applied = new Set(rows.map((row) => row.version));
+      const done: number[] = [];
+      for (const migration of POSTGRES_MIGRATIONS) {
+        if (applied.has(migration.version)) continue;
+        await client.query("BEGIN");
+        try {
+          await client.query(migration.sql);
+          await client.query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            [migration.version, migration.name, Date.now()],
+          );
+          await client.query("COMMIT");
+        } catch (error) {
+          await client.query("ROLLBACK");
+          throw new Error(
+            `PostgreSQL migration ${migration.version} (${migration.name}) failed: ${(error as Error).message}`,
+            { cause: error },
+          );
+        }
+        done.push(migration.version);
+      }
+      return done;
+    } finally {
+      await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+    }
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,66 @@
+import type { Pool } from "pg";
+import type { EventStats, Link, Store } from "../../engine/ports.js";
+import { readLink, readLinks } from "./links.js";
+
+/** The Store port on PostgreSQL, sharing its pool with the PostgreSQL queue. */
+export class PostgresStore implements Store {
+  private closed = false;
+
+  constructor(private readonly pool: Pool) {}
+
+  getLink(
+    entity: Link["entity"],
+    ghlLocationId: string,
+    ghlId: string,
+  ): Promise<Link | null> {
+    return readLink(this.pool, entity, ghlLocationId, ghlId);
+  }
+
+  listLinks(entity: Link["entity"], ghlLocationId: string): Promise<Link[]> {
+    return readLinks(this.pool, entity, ghlLocationId);
+  }
+
+  async eventStats(sinceMs: number): Promise<EventStats> {
+    const { rows } = await this.pool.query<Record<string, number | null>>(
+      `SELECT
+         COUNT(*)::int AS received,
+         COUNT(*) FILTER (WHERE state IN ('pending', 'running'))::int AS pending,
+         COUNT(*) FILTER (WHERE outcome = 'synced')::int AS synced,
+         COUNT(*) FILTER (WHERE outcome = 'skipped')::int AS skipped,
+         COUNT(*) FILTER (WHERE outcome = 'ignored')::int AS ignored,
+         COUNT(*) FILTER (WHERE outcome = 'failed')::int AS failed,
+         COUNT(*) FILTER (WHERE wrote)::int AS wrote
+       FROM jobs WHERE received_at >= $1`,
+      [sinceMs],
+    );
+    const row = rows[0]!;
+    const wrote = row.wrote ?? 0;
+    // The same rank as the SQLite store: the value at floor(p * n), capped at the last.
+    const percentile = async (p: number): Promise<number | null> => {
+      if (wrote === 0) return null;
+      const found = await this.pool.query<{ latency: number }>(
+        `SELECT finished_at - received_at AS latency FROM jobs
+         WHERE received_at >= $1 AND wrote ORDER BY latency LIMIT 1 OFFSET $2`,
+        [sinceMs, Math.min(wrote - 1, Math.floor(p * wrote))],
+      );
+      return found.rows[0]?.latency ?? null;
+    };
+    return {
+      received: row.received ?? 0,
+      pending: row.pending ?? 0,
+      synced: row.synced ?? 0,
+      skipped: row.skipped ?? 0,
+      ignored: row.ignored ?? 0,
+      failed: row.failed ?? 0,
+      wrote,
+      writeLatencyP50Ms: await percentile(0.5),
+      writeLatencyP99Ms: await percentile(0.99),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

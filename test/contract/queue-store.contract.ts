@@ -1,0 +1,411 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type {
+  Completion,
+  InboxEvent,
+  Link,
+  Queue,
+  Store,
+} from "../../src/engine/ports.js";
+
+/** A queue and a store on one fresh database, driven by a clock the test sets. */
+export interface Adapters {
+  queue: Queue;
+  store: Store;
+  close(): Promise<void>;
+}
+
+export type OpenAdapters = (now: () => number) => Promise<Adapters>;
+
+const T0 = 1_700_000_000_000;
+
+function event(key: string, overrides: Partial<InboxEvent> = {}): InboxEvent {
+  return {
+    source: "ghl",
+    accountId: "loc-1",
+    type: "ContactUpdate",
+    orderingKey: key,
+    deliveryId: null,
+    receivedAt: T0,
+    payload: { id: key, note: "ünïcode ✓", nested: { n: 1.5, list: [1, "a"] } },
+    ...overrides,
+  };
+}
+
+function link(ghlId: string, overrides: Partial<Link> = {}): Link {
+  return {
+    entity: "contact",
+    ghlLocationId: "loc-1",
+    ghlId,
+    coopelAccountId: "acct-1",
+    coopelId: `c-${ghlId}`,
+    fieldHashes: { email: "h1", first_name: "h2" },
+    deletedAt: null,
+    updatedAt: T0,
+    ...overrides,
+  };
+}
+
+function completion(overrides: Partial<Completion> = {}): Completion {
+  return {
+    outcome: "synced",
+    reason: null,
+    links: [],
+    requests: [
+      { method: "PUT", path: "/contacts/x", status: 200, durationMs: 3 },
+    ],
+    warnings: [],
+    ...overrides,
+  };
+}
+
+const failure = {
+  errorClass: "retryable" as const,
+  message: "Coopel answered 503",
+  requests: [],
+};
+
+/**
+ * The behaviour every Queue and Store adapter must have. Each adapter's test
+ * file calls this with a function that opens the adapter on a fresh database.
+ */
+export function queueStoreContract(name: string, open: OpenAdapters): void {
+  describe(`${name}: Queue and Store contract`, () => {
+    let clock = T0;
+    let adapters: Adapters;
+    let queue: Queue;
+    let store: Store;
+
+    beforeEach(async () => {
+      clock = T0;
+      adapters = await open(() => clock);
+      queue = adapters.queue;
+      store = adapters.store;
+    });
+
+    afterEach(async () => {
+      await adapters.close();
+    });
+
+    describe("enqueue", () => {
+      it("accepts new events and drops repeats of a delivery id, also within one call", async () => {
+        expect(
+          await queue.enqueue([
+            event("a", { deliveryId: "d1" }),
+            event("a", { deliveryId: "d1" }),
+            event("b", { deliveryId: null }),
+            event("b", { deliveryId: null }),
+          ]),
+        ).toEqual(["accepted", "duplicate", "accepted", "accepted"]);
+        expect(await queue.enqueue([event("a", { deliveryId: "d1" })])).toEqual(
+          ["duplicate"],
+        );
+        expect(
+          await queue.enqueue([
+            event("a", { deliveryId: "d1", source: "coopel" }),
+          ]),
+        ).toEqual(["accepted"]);
+        expect(await queue.depth()).toBe(4);
+      });
+
+      it("commits calls made together and answers each with its own results", async () => {
+        const calls = Array.from({ length: 50 }, (_, i) =>
+          queue.enqueue([event(`k${i % 5}`, { deliveryId: `d${i % 25}` })]),
+        );
+        const results = (await Promise.all(calls)).map((r) => r[0]);
+        expect(results.slice(0, 25)).toEqual(Array(25).fill("accepted"));
+        expect(results.slice(25)).toEqual(Array(25).fill("duplicate"));
+        expect(await queue.depth()).toBe(25);
+      });
+
+      it("keeps the event as given, payload included", async () => {
+        const given = event("a", {
+          deliveryId: "wh-1",
+          accountId: "loc-9",
+          type: "ContactCreate",
+          receivedAt: T0 - 5,
+        });
+        await queue.enqueue([given]);
+        const [job] = await queue.claim("w1", 10, 30_000);
+        expect(job?.event).toEqual(given);
+        expect(job?.attempt).toBe(1);
+      });
+
+      it("tells subscribers about new jobs until they unsubscribe", async () => {
+        let calls = 0;
+        const unsubscribe = queue.subscribe(() => calls++);
+        await queue.enqueue([event("a")]);
+        await waitUntil(() => calls > 0);
+        unsubscribe();
+        const before = calls;
+        await queue.enqueue([event("b")]);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        expect(calls).toBe(before);
+      });
+    });
+
+    describe("claim", () => {
+      it("hands out jobs in arrival order, up to the limit, each once", async () => {
+        await queue.enqueue(["a", "b", "c", "d"].map((k) => event(k)));
+        const first = await queue.claim("w1", 3, 30_000);
+        expect(first.map((j) => j.event.orderingKey)).toEqual(["a", "b", "c"]);
+        const second = await queue.claim("w2", 3, 30_000);
+        expect(second.map((j) => j.event.orderingKey)).toEqual(["d"]);
+        expect(await queue.claim("w3", 3, 30_000)).toEqual([]);
+        expect(await queue.depth()).toBe(4);
+      });
+
+      it("runs the events of one ordering key one at a time, in arrival order", async () => {
+        await queue.enqueue([
+          event("a", { payload: { n: 1 } }),
+          event("b", { payload: { n: 1 } }),
+          event("a", { payload: { n: 2 } }),
+          event("a", { payload: { n: 3 } }),
+        ]);
+        const first = await queue.claim("w1", 10, 30_000);
+        expect(
+          first.map((j) => [j.event.orderingKey, j.event.payload.n]),
+        ).toEqual([
+          ["a", 1],
+          ["b", 1],
+        ]);
+        expect(await queue.claim("w2", 10, 30_000)).toEqual([]);
+        await queue.complete(first[0]!, completion());
+        const second = await queue.claim("w2", 10, 30_000);
+        expect(second.map((j) => j.event.payload.n)).toEqual([2]);
+        await queue.complete(second[0]!, completion());
+        const third = await queue.claim("w1", 10, 30_000);
+        expect(third.map((j) => j.event.payload.n)).toEqual([3]);
+      });
+
+      it("never gives two concurrent claimers the same job or the same key", async () => {
+        const events = Array.from({ length: 60 }, (_, i) =>
+          event(`k${i % 12}`, { payload: { n: i } }),
+        );
+        await queue.enqueue(events);
+        const seen = new Set<string>();
+        const order = new Map<string, number[]>();
+        while (seen.size < events.length) {
+          const batches = await Promise.all(
+            ["w1", "w2", "w3", "w4"].map((w) => queue.claim(w, 5, 30_000)),
+          );
+          const claimed = batches.flat();
+          expect(claimed.length).toBeGreaterThan(0);
+          const keys = claimed.map((j) => j.event.orderingKey);
+          expect(new Set(keys).size).toBe(keys.length);
+          for (const job of claimed) {
+            expect(seen.has(job.id)).toBe(false);
+            seen.add(job.id);
+            const list = order.get(job.event.orderingKey) ?? [];
+            list.push(job.event.payload.n as number);
+            order.set(job.event.orderingKey, list);
+          }
+          await Promise.all(
+            claimed.map((j) => queue.complete(j, completion())),
+          );
+        }
+        for (const list of order.values())
+          expect(list).toEqual([...list].sort((x, y) => x - y));
+        expect(await queue.depth()).toBe(0);
+      });
+
+      it("hands a job out again when its lease runs out, counting the attempt", async () => {
+        await queue.enqueue([event("a"), event("a")]);
+        const [job] = await queue.claim("w1", 10, 1_000);
+        expect(job?.attempt).toBe(1);
+        clock += 999;
+        expect(await queue.claim("w2", 10, 1_000)).toEqual([]);
+        clock += 2;
+        const again = await queue.claim("w2", 10, 1_000);
+        expect(again.map((j) => [j.id, j.attempt])).toEqual([[job!.id, 2]]);
+      });
+
+      it("keeps a renewed lease, and renews only the holder's", async () => {
+        await queue.enqueue([event("a"), event("b")]);
+        const [first, second] = await queue.claim("w1", 10, 1_000);
+        clock += 900;
+        await queue.renewLeases("w1", [first!.id], 1_000);
+        await queue.renewLeases("w2", [second!.id], 1_000);
+        clock += 200;
+        const taken = await queue.claim("w2", 10, 1_000);
+        expect(taken.map((j) => j.id)).toEqual([second!.id]);
+        clock += 700;
+        expect(await queue.claim("w3", 10, 1_000)).toEqual([]);
+      });
+    });
+
+    describe("retry and dead letters", () => {
+      it("runs a retried job again at its time, still ahead of later events of its key", async () => {
+        await queue.enqueue([
+          event("a", { payload: { n: 1 } }),
+          event("a", { payload: { n: 2 } }),
+        ]);
+        const [job] = await queue.claim("w1", 10, 30_000);
+        await queue.retry(job!, clock + 5_000, failure);
+        expect(await queue.claim("w1", 10, 30_000)).toEqual([]);
+        clock += 5_000;
+        const again = await queue.claim("w1", 10, 30_000);
+        expect(again.map((j) => [j.event.payload.n, j.attempt])).toEqual([
+          [1, 2],
+        ]);
+        expect(await queue.depth()).toBe(2);
+      });
+
+      it("takes a dead-lettered job out of the queue and frees its key", async () => {
+        await queue.enqueue([
+          event("a", { payload: { n: 1 } }),
+          event("a", { payload: { n: 2 } }),
+        ]);
+        const [job] = await queue.claim("w1", 10, 30_000);
+        await queue.deadLetter(job!, { ...failure, errorClass: "permanent" });
+        expect(await queue.depth()).toBe(1);
+        const next = await queue.claim("w1", 10, 30_000);
+        expect(next.map((j) => j.event.payload.n)).toEqual([2]);
+        const stats = await store.eventStats(0);
+        expect(stats.failed).toBe(1);
+        expect(stats.pending).toBe(1);
+      });
+    });
+
+    describe("links", () => {
+      it("round-trips tag state and parent ids", async () => {
+        await queue.enqueue([event("a")]);
+        const [job] = await queue.claim("w1", 10, 30_000);
+        const tagged = link("g1", {
+          tags: ["VIP", "Grüße 👋"],
+          ruleTags: ["hot-lead"],
+        });
+        const task = link("t1", { entity: "task", parentGhlId: "g1" });
+        await queue.complete(job!, completion({ links: [tagged, task] }));
+        expect(await store.getLink("contact", "loc-1", "g1")).toEqual(tagged);
+        expect(await store.getLink("task", "loc-1", "t1")).toEqual(task);
+        expect(await store.getLink("contact", "loc-1", "t1")).toBeNull();
+      });
+
+      it("stores the links of a completed job with the job, and reads them back", async () => {
+        await queue.enqueue([event("a")]);
+        const [job] = await queue.claim("w1", 10, 30_000);
+        await queue.complete(
+          job!,
+          completion({
+            links: [
+              link("g2"),
+              link("g1", {
+                coopelId: null,
+                deletedAt: T0 + 1,
+                fieldHashes: {},
+              }),
+              link("g3", { ghlLocationId: "loc-2" }),
+            ],
+          }),
+        );
+        expect(await store.getLink("contact", "loc-1", "g2")).toEqual(
+          link("g2"),
+        );
+        expect(await store.getLink("contact", "loc-1", "g1")).toEqual(
+          link("g1", { coopelId: null, deletedAt: T0 + 1, fieldHashes: {} }),
+        );
+        expect(await store.getLink("contact", "loc-1", "missing")).toBeNull();
+        expect(await store.getLink("contact", "loc-2", "g2")).toBeNull();
+        expect(
+          (await store.listLinks("contact", "loc-1")).map((l) => l.ghlId),
+        ).toEqual(["g1", "g2"]);
+        expect(await queue.depth()).toBe(0);
+      });
+
+      it("replaces a link on the next completion", async () => {
+        await queue.enqueue([event("a"), event("a")]);
+        const [first] = await queue.claim("w1", 10, 30_000);
+        await queue.complete(first!, completion({ links: [link("g1")] }));
+        const [second] = await queue.claim("w1", 10, 30_000);
+        const changed = link("g1", {
+          fieldHashes: { email: "h9" },
+          deletedAt: T0 + 10,
+          updatedAt: T0 + 10,
+        });
+        await queue.complete(second!, completion({ links: [changed] }));
+        expect(await store.getLink("contact", "loc-1", "g1")).toEqual(changed);
+        expect(await store.listLinks("contact", "loc-1")).toEqual([changed]);
+      });
+
+      it("refuses a second link to the same Coopel record, leaving the job to run again", async () => {
+        await queue.enqueue([event("a"), event("b")]);
+        const [a, b] = await queue.claim("w1", 10, 30_000);
+        await queue.complete(
+          a!,
+          completion({ links: [link("g1", { coopelId: "same" })] }),
+        );
+        await expect(async () =>
+          queue.complete(
+            b!,
+            completion({ links: [link("g2", { coopelId: "same" })] }),
+          ),
+        ).rejects.toThrow();
+        expect(await store.getLink("contact", "loc-1", "g2")).toBeNull();
+        expect(await queue.depth()).toBe(1);
+      });
+    });
+
+    describe("event stats", () => {
+      it("counts outcomes and measures the time to write from receipt", async () => {
+        await queue.enqueue([
+          event("a", { receivedAt: T0 }),
+          event("b", { receivedAt: T0 }),
+          event("c", { receivedAt: T0 }),
+          event("d", { receivedAt: T0 }),
+          event("e", { receivedAt: T0 - 60_000 }),
+        ]);
+        const jobs = await queue.claim("w1", 10, 30_000);
+        const byKey = new Map(jobs.map((j) => [j.event.orderingKey, j]));
+        clock = T0 + 100;
+        await queue.complete(byKey.get("a")!, completion());
+        clock = T0 + 300;
+        await queue.complete(byKey.get("b")!, completion());
+        await queue.complete(
+          byKey.get("c")!,
+          completion({ outcome: "skipped", reason: "no_change", requests: [] }),
+        );
+        await queue.complete(
+          byKey.get("e")!,
+          completion({
+            outcome: "ignored",
+            reason: "unsupported_type",
+            requests: [],
+          }),
+        );
+        const stats = await store.eventStats(T0 - 1);
+        expect(stats).toEqual({
+          received: 4,
+          pending: 1,
+          synced: 2,
+          skipped: 1,
+          ignored: 0,
+          failed: 0,
+          wrote: 2,
+          writeLatencyP50Ms: 300,
+          writeLatencyP99Ms: 300,
+        });
+        const all = await store.eventStats(0);
+        expect(all.received).toBe(5);
+        expect(all.ignored).toBe(1);
+      });
+
+      it("reports no latency when nothing wrote", async () => {
+        const stats = await store.eventStats(0);
+        expect(stats.received).toBe(0);
+        expect(stats.writeLatencyP50Ms).toBeNull();
+        expect(stats.writeLatencyP99Ms).toBeNull();
+      });
+    });
+  });
+}
+
+async function waitUntil(
+  check: () => boolean,
+  timeoutMs = 5_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
