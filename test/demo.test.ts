@@ -28,6 +28,10 @@ describe("demo", () => {
           base_url: sandboxes.ghl.url,
           locations: [{ id: LOCATION_ID, token: "test-location-token" }],
         },
+        mapping: {
+          contact: { custom_fields: { "contact.lead_score": "lead_score" } },
+          tag_rules: [{ tag: "hot-lead", when: "custom.lead_score >= 50" }],
+        },
         demo: {
           enabled: true,
           contacts: 40,
@@ -50,6 +54,14 @@ describe("demo", () => {
       expect(summary.missing).toBe(0);
       expect(summary.extra).toBe(0);
       expect(summary.mismatched).toBe(0);
+      expect(summary.entities.tasks).toBeGreaterThan(10);
+      expect(summary.entities.notes).toBe(summary.entities.tasks);
+      expect(summary.entities.entityMismatches).toBe(0);
+      expect(
+        [...sandboxes.coopel.contacts.values()].some((c) =>
+          (c.tags as string[] | undefined)?.includes("hot-lead"),
+        ),
+      ).toBe(true);
       expect(summary.expectedContacts).toBeGreaterThan(0);
       expect(summary.latencyP50Ms).not.toBeNull();
     } finally {

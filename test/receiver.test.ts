@@ -148,7 +148,7 @@ describe("webhook input handling", () => {
   });
 
   it("ignores event types the config does not sync", async () => {
-    harness = await startHarness();
+    harness = await startHarness({ sync: { contacts: { enabled: false } } });
     const response = await harness.post(fixture("ContactDndUpdate"));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({

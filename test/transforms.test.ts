@@ -46,9 +46,9 @@ describe("toE164", () => {
 });
 
 describe("ContactMapping", () => {
-  it("maps the default fields and leaves absent ones out", () => {
+  it("maps the default fields and leaves absent ones out", async () => {
     const mapping = new ContactMapping(parseConfig(baseConfig).mapping);
-    const mapped = mapping.map({
+    const mapped = await mapping.map({
       firstName: " Ana ",
       email: "Ana@Example.COM",
       tags: ["a"],
@@ -60,26 +60,30 @@ describe("ContactMapping", () => {
     expect(mapped.tags).toEqual(["a"]);
   });
 
-  it("clears on null and empty string", () => {
+  it("clears on null and empty string", async () => {
     const mapping = new ContactMapping(parseConfig(baseConfig).mapping);
-    expect(mapping.map({ lastName: null, city: "" }).fields).toEqual({
+    expect((await mapping.map({ lastName: null, city: "" })).fields).toEqual({
       last_name: null,
       city: null,
     });
   });
 
-  it("skips empties when ignore_empty is set", () => {
+  it("skips empties when ignore_empty is set", async () => {
     const config = parseConfig({
       ...baseConfig,
       mapping: { contact: { ignore_empty: true } },
     });
     expect(
-      new ContactMapping(config.mapping).map({ lastName: null, city: "" })
-        .fields,
+      (
+        await new ContactMapping(config.mapping).map({
+          lastName: null,
+          city: "",
+        })
+      ).fields,
     ).toEqual({});
   });
 
-  it("renames, drops and adds transforms", () => {
+  it("renames, drops and adds transforms", async () => {
     const config = parseConfig({
       ...baseConfig,
       mapping: {
@@ -92,11 +96,11 @@ describe("ContactMapping", () => {
         },
       },
     });
-    const fields = new ContactMapping(config.mapping).map({
+    const { fields } = await new ContactMapping(config.mapping).map({
       companyName: "Acme",
       website: "x",
       source: "form",
-    }).fields;
+    });
     expect(fields).toEqual({ company: "Acme", origin: "FORM" });
   });
 });

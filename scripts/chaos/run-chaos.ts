@@ -132,7 +132,7 @@ export async function runChaos(
     }
     await service.stop();
 
-    const comparison = compare(coopel, plan.contacts);
+    const comparison = await compare(coopel, plan.contacts);
     for (const id of comparison.examples)
       log(
         `chaos: ${id} differs; its jobs: ${JSON.stringify(jobsOf(dbFile, id))}`,
@@ -432,10 +432,15 @@ function replayDeadLetters(dir: string): Promise<number> {
   });
 }
 
-function compare(
+async function compare(
   coopel: CoopelSandbox,
   contacts: ChaosContact[],
-): { lost: number; duplicates: number; drift: number; examples: string[] } {
+): Promise<{
+  lost: number;
+  duplicates: number;
+  drift: number;
+  examples: string[];
+}> {
   const mapping = new ContactMapping(
     parseConfig({ coopel: { base_url: "http://127.0.0.1:1", token: "t" } })
       .mapping,
@@ -466,7 +471,7 @@ function compare(
       if (examples.length < 5) examples.push(contact.id);
       continue;
     }
-    const expected = mapping.map(contact.final).fields;
+    const expected = (await mapping.map(contact.final)).fields;
     const differs = Object.entries(expected).some(
       ([key, value]) => (record[key] ?? null) !== value,
     );

@@ -303,6 +303,37 @@ function buildProgram(setCode: (code: number) => void): Command {
         setCode(runCatalog(options));
       },
     );
+
+  program
+    .command("mapping")
+    .description("Check the mapping of the configuration.")
+    .command("test")
+    .description(
+      "Print the plan for one GHL webhook body: every Coopel request that would be sent, with its body, and the tags that would be added or removed. Sends nothing.",
+    )
+    .requiredOption("--event <file>", "JSON file with one webhook body")
+    .option("-c, --config <file>", "configuration file", "sync.config.yaml")
+    .option(
+      "--fields <file>",
+      "JSON file with the location's custom field definitions, as GET /locations/:id/customFields returns them",
+    )
+    .option("--json", "print the plan as JSON")
+    .addHelpText(
+      "after",
+      "\nExample:\n  ghl-coopel-sync mapping test --event fixtures/ghl/webhooks/ContactCreate.json\n\nThe plan is the one for a record seen for the first time: links are not read and GHL is not called.\nExit codes: 0 plan printed, 2 invalid configuration or event file.",
+    )
+    .action(
+      async (options: {
+        event: string;
+        config: string;
+        fields?: string;
+        json?: boolean;
+      }) => {
+        const loaded = loadConfigFile(options.config);
+        const { runMappingTest } = await import("./mapping-test.js");
+        setCode(await runMappingTest(loaded, options));
+      },
+    );
   return program;
 }
 

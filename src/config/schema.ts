@@ -1,5 +1,9 @@
 import { z } from "zod";
 
+const countryCode = z
+  .string()
+  .regex(/^[A-Z]{2}$/, "a two-letter ISO country code such as US");
+
 /** An http or https URL; other schemes are rejected. */
 function httpUrl() {
   return z.url({ protocol: /^https?$/, error: "an http:// or https:// URL" });
@@ -7,14 +11,58 @@ function httpUrl() {
 
 /** A field transform, written as its name or as an object with options. */
 export const transformSchema = z.union([
-  z.enum(["trim", "lowercase", "uppercase", "e164", "iso_date"]),
+  z.enum([
+    "trim",
+    "lowercase",
+    "uppercase",
+    "titlecase",
+    "e164",
+    "iso_date",
+    "number",
+    "boolean",
+  ]),
   z
     .object({
       name: z.literal("e164"),
-      country: z
-        .string()
-        .regex(/^[A-Z]{2}$/, "a two-letter ISO country code such as US")
-        .optional(),
+      country: countryCode.optional(),
+      /** Coopel field set to true when the number does not parse, so the record shows it. */
+      flag_field: z.string().min(1).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal("date"),
+      /** Output layout: tokens YYYY, MM, DD; default YYYY-MM-DD. */
+      format: z.string().min(1).default("YYYY-MM-DD"),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal("map"),
+      values: z.record(z.string(), z.unknown()),
+      /** Value for inputs not in `values`; without it such inputs pass unchanged. */
+      default: z.unknown().optional(),
+      case_sensitive: z.boolean().default(false),
+    })
+    .strict(),
+  z.object({ name: z.literal("default"), value: z.unknown() }).strict(),
+  z
+    .object({
+      name: z.literal("join"),
+      separator: z.string().default(" "),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal("split"),
+      separator: z.string().default(" "),
+    })
+    .strict(),
+  z
+    .object({
+      name: z.literal("expression"),
+      /** A JSONata expression; `$value` is the input value and the contact is the context. */
+      expression: z.string().min(1),
     })
     .strict(),
 ]);
@@ -28,11 +76,23 @@ export const fieldMappingSchema = z.union([
   z.string().min(1),
   z
     .object({
-      to: z.string().min(1),
+      /** One Coopel field, or several when the last transform is `split`. */
+      to: z.union([z.string().min(1), z.array(z.string().min(1)).min(2)]),
+      /** GHL fields to read instead of the key, as a list for `join`. */
+      from: z.array(z.string().min(1)).min(1).optional(),
       transforms: z.array(transformSchema).default([]),
     })
     .strict(),
 ]);
+
+/** A tag rule: while `when` holds for a GHL contact, Coopel has `tag`. */
+export const tagRuleSchema = z
+  .object({
+    tag: z.string().min(1),
+    /** A JSONata expression over the contact (see README for the fields it sees). */
+    when: z.string().min(1),
+  })
+  .strict();
 
 const deletePolicySchema = z
   .object({
@@ -47,6 +107,20 @@ const contactMappingSchema = z
     fields: z.record(z.string(), fieldMappingSchema).default({}),
     ignore_empty: z.boolean().default(false),
     tags_on_create: z.boolean().default(true),
+    /**
+     * GHL custom fields by id, by field key (`contact.xxx`) or by name, to
+     * Coopel fields. Values are converted by the field's data type first.
+     */
+    custom_fields: z.record(z.string().min(1), fieldMappingSchema).default({}),
+    /** Per-channel DND status (SMS, Call, Email, WhatsApp, GMB, FB) to a Coopel field, true when active. */
+    dnd: z
+      .partialRecord(
+        z.enum(["SMS", "Call", "Email", "WhatsApp", "GMB", "FB"]),
+        z.string().min(1),
+      )
+      .default({}),
+    /** Business fields (name, website, address, ...) of the contact's GHL business to Coopel fields. */
+    business: z.record(z.string().min(1), fieldMappingSchema).default({}),
   })
   .strict();
 
@@ -57,6 +131,12 @@ const locationSchema = z
     /** A Private Integration token; without one the location uses its OAuth connection. */
     token: z.string().min(1).optional(),
     paused: z.boolean().default(false),
+    /** IANA time zone for task due dates written without an offset. */
+    time_zone: z.string().min(1).optional(),
+    /** Entities synced for this location; default all enabled in `sync`. */
+    entities: z
+      .array(z.enum(["contacts", "tasks", "notes", "tags"]))
+      .optional(),
   })
   .strict();
 
@@ -119,7 +199,18 @@ export const coopelRoutesSchema = z
     update_contact: routeSchema.default("/contacts/:contactId"),
     delete_contact: routeSchema.default("/contacts/:contactId"),
     add_tags: routeSchema.default("/contacts/:contactId/tags"),
+    // Not among Coopel's documented routes: GHL-shaped defaults, settable to null.
     remove_tags: routeSchema.default("/contacts/:contactId/tags"),
+    create_task: routeSchema.default("/contacts/:contactId/tasks"),
+    update_task: routeSchema.default("/contacts/:contactId/tasks/:taskId"),
+    complete_task: routeSchema.default(
+      "/contacts/:contactId/tasks/:taskId/completed",
+    ),
+    delete_task: routeSchema.default("/contacts/:contactId/tasks/:taskId"),
+    // Not among Coopel's documented routes: GHL-shaped defaults, settable to null.
+    create_note: routeSchema.default("/contacts/:contactId/notes"),
+    update_note: routeSchema.default("/contacts/:contactId/notes/:noteId"),
+    delete_note: routeSchema.default("/contacts/:contactId/notes/:noteId"),
   })
   .strict();
 
@@ -225,16 +316,42 @@ export const configSchema = z
           .strict()
           .prefault({}),
         coalesce_ms: z.number().int().min(0).default(250),
+        tasks: z
+          .object({
+            enabled: z.boolean().default(true),
+            /**
+             * What Coopel gets as due date when a GHL task has none: `omit`
+             * sends no due date, `created_plus_days` sends the task's
+             * creation time plus `due_in_days`.
+             */
+            missing_due_date: z
+              .enum(["omit", "created_plus_days"])
+              .default("omit"),
+            due_in_days: z.number().int().min(0).default(1),
+            /** Time zone for due dates without an offset when the location sets none. */
+            time_zone: z.string().min(1).default("UTC"),
+            /** Minutes between polls of each location's tasks, which find edits that fire no webhook; 0 turns polling off. */
+            poll_minutes: z.number().int().min(0).default(15),
+          })
+          .strict()
+          .prefault({}),
+        notes: z
+          .object({ enabled: z.boolean().default(true) })
+          .strict()
+          .prefault({}),
+        tags: z
+          .object({ enabled: z.boolean().default(true) })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
     mapping: z
       .object({
-        default_country: z
-          .string()
-          .regex(/^[A-Z]{2}$/, "a two-letter ISO country code such as US")
-          .optional(),
+        default_country: countryCode.optional(),
         contact: contactMappingSchema.prefault({}),
+        /** Tags that the sync adds in Coopel while a condition holds and removes when it stops. */
+        tag_rules: z.array(tagRuleSchema).default([]),
       })
       .strict()
       .prefault({}),
@@ -308,3 +425,4 @@ export type Config = z.output<typeof configSchema>;
 export type FieldMapping = z.output<typeof fieldMappingSchema>;
 export type Transform = z.output<typeof transformSchema>;
 export type CoopelRoutes = z.output<typeof coopelRoutesSchema>;
+export type TagRule = z.output<typeof tagRuleSchema>;

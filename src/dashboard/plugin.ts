@@ -788,15 +788,26 @@ ${JSON.stringify(redact(event.payload), null, 2)}</pre>`;
           })
         : null;
       const mapping = new ContactMapping(config.mapping);
-      const mapped = ghl ? mapping.map(ghl) : null;
-      const fieldRows = mapping.rules().map(({ from: source, to: target }) => {
-        const ghlValue = ghl ? ghl[source] : undefined;
-        const expected = mapped ? mapped.fields[target] : undefined;
-        const coopelValue = coopel ? coopel[target] : undefined;
-        const differs =
-          ghl !== null && coopel !== null && !sameValue(expected, coopelValue);
-        return { source, target, ghlValue, expected, coopelValue, differs };
-      });
+      const mapped = ghl ? await mapping.map(ghl) : null;
+      const fieldRows = mapping
+        .rules()
+        .flatMap(({ from, to }) =>
+          to.map((target) => ({ source: from.join(" + "), from, target })),
+        )
+        .map(({ source, from, target }) => {
+          const ghlValue = ghl
+            ? from.length === 1
+              ? ghl[from[0]!]
+              : from.map((key) => ghl[key])
+            : undefined;
+          const expected = mapped ? mapped.fields[target] : undefined;
+          const coopelValue = coopel ? coopel[target] : undefined;
+          const differs =
+            ghl !== null &&
+            coopel !== null &&
+            !sameValue(expected, coopelValue);
+          return { source, target, ghlValue, expected, coopelValue, differs };
+        });
       const differing = fieldRows.filter((r) => r.differs).length;
       const timeline = await store.listEvents({ contains: id, limit: 100 });
       const tags = (record: Record<string, unknown> | null) =>
@@ -930,8 +941,8 @@ ${JSON.stringify(redact(event.payload), null, 2)}</pre>`;
             ${mapping.rules().map(
               (r) =>
                 html`<tr>
-                  <td>${r.from}</td>
-                  <td>${r.to}</td>
+                  <td>${r.from.join(" + ")}</td>
+                  <td>${r.to.join(", ")}</td>
                   <td>${r.transforms.join(", ") || "–"}</td>
                 </tr>`,
             )}
@@ -1221,7 +1232,7 @@ function planView(plan: Plan): SafeHtml {
       plan.requests.length === 0
         ? html`<p class="empty">No request would be sent.</p>`
         : html`<ol class="plan">
-            ${plan.requests.map((r) => html`<li><strong>${r.method}</strong> ${r.operation}${r.coopelId ? html` <code>${r.coopelId}</code>` : ""}${r.body ? html`<pre>${JSON.stringify(r.body, null, 2)}</pre>` : ""}</li>`)}
+            ${plan.requests.map((r) => html`<li><strong>${r.method}</strong> ${r.operation} <code>${r.path}</code>${r.body ? html`<pre>${JSON.stringify(r.body, null, 2)}</pre>` : ""}</li>`)}
           </ol>`
     }
     ${

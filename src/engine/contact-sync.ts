@@ -67,7 +67,7 @@ export class ContactSync {
     context: CallContext,
   ): Promise<Completion> {
     const { event } = job;
-    const mapped = this.options.mapping.map(event.payload);
+    const mapped = await this.options.mapping.map(event.payload);
 
     const sourceUpdatedAt = event.sourceUpdatedAt ?? null;
 

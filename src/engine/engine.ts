@@ -1,11 +1,23 @@
-import type { ContactSync } from "./contact-sync.js";
-import type { Completion, Job } from "./ports.js";
+import type { ContactEventSync } from "./contact-events.js";
+import { finish } from "./completion.js";
+import { NOTE_EVENT_TYPES, type NoteSync } from "./note-sync.js";
+import type {
+  CallContext,
+  Completion,
+  GhlApi,
+  Job,
+  Link,
+  Store,
+} from "./ports.js";
+import { TASK_EVENT_TYPES, type TaskSync } from "./task-sync.js";
 
 /** Event types of GHL contacts that the engine syncs. */
 export const CONTACT_EVENT_TYPES = [
   "ContactCreate",
   "ContactUpdate",
   "ContactDelete",
+  "ContactTagUpdate",
+  "ContactDndUpdate",
 ] as const;
 
 /**
@@ -15,24 +27,99 @@ export const CONTACT_EVENT_TYPES = [
  */
 export const COALESCED_EVENT_TYPES = ["ContactUpdate"] as const;
 
+export { NOTE_EVENT_TYPES, TASK_EVENT_TYPES };
+
+/** The entities a location can sync. */
+export type Entity = "contacts" | "tasks" | "notes" | "tags";
+
+/** The entity whose setting decides whether an event type is synced. */
+export function entityOf(type: string): Entity | null {
+  if (type === "ContactTagUpdate") return "tags";
+  if ((CONTACT_EVENT_TYPES as readonly string[]).includes(type))
+    return "contacts";
+  if ((TASK_EVENT_TYPES as readonly string[]).includes(type)) return "tasks";
+  if ((NOTE_EVENT_TYPES as readonly string[]).includes(type)) return "notes";
+  return null;
+}
+
+export interface SyncEngineOptions {
+  contacts: ContactEventSync;
+  tasks: TaskSync;
+  notes: NoteSync;
+  store: Store;
+  ghl: GhlApi;
+  /** Whether `entity` is synced for the location; checked before any API call. */
+  syncs: (locationId: string, entity: Entity) => boolean;
+}
+
 /** Routes each job to the handler of its entity. */
 export class SyncEngine {
-  constructor(private readonly contacts: ContactSync) {}
+  constructor(private readonly options: SyncEngineOptions) {}
 
   handle(job: Job): Promise<Completion> {
-    const type = job.event.type;
-    if (
-      job.event.source === "ghl" &&
-      (CONTACT_EVENT_TYPES as readonly string[]).includes(type)
-    ) {
-      return this.contacts.handle(job);
-    }
-    return Promise.resolve({
-      outcome: "ignored",
-      reason: "unsupported_type",
-      links: [],
-      requests: [],
-      warnings: [],
+    const { event } = job;
+    const entity = event.source === "ghl" ? entityOf(event.type) : null;
+    if (entity === null)
+      return Promise.resolve(
+        finish("ignored", "unsupported_type", [], { requests: [] }),
+      );
+    if (!this.options.syncs(event.accountId, entity))
+      return Promise.resolve(
+        finish("ignored", `${entity}_not_synced`, [], { requests: [] }),
+      );
+    if (entity === "contacts" || entity === "tags")
+      return this.options.contacts.handle(job);
+    if (entity === "tasks") return this.options.tasks.handle(job);
+    return this.options.notes.handle(job);
+  }
+
+  /**
+   * Returns the link of a GHL contact; when there is none yet, reads the
+   * contact from GHL and syncs it first, so a task or note never waits
+   * behind a contact event that may never come.
+   */
+  async linkContact(
+    locationId: string,
+    contactId: string,
+    context: CallContext,
+    attempt = 1,
+  ): Promise<{ link: Link | null; links: Link[]; warnings: string[] }> {
+    const existing = await this.options.store.getLink(
+      "contact",
+      locationId,
+      contactId,
+    );
+    if (existing?.coopelId != null || existing?.deletedAt != null)
+      return { link: existing, links: [], warnings: [] };
+    const contact = await this.options.ghl.getContact(
+      locationId,
+      contactId,
+      context,
+    );
+    if (contact === null) return { link: null, links: [], warnings: [] };
+    const result = await this.options.contacts.run({
+      id: `contact-for-${contactId}`,
+      attempt,
+      event: {
+        source: "ghl",
+        accountId: locationId,
+        type: "ContactCreate",
+        orderingKey: `ghl:${locationId}:contact:${contactId}`,
+        deliveryId: null,
+        receivedAt: Date.now(),
+        payload: {
+          ...contact,
+          type: "ContactCreate",
+          locationId,
+          id: contactId,
+        },
+      },
     });
+    context.requests.push(...result.completion.requests);
+    return {
+      link: result.link,
+      links: result.completion.links,
+      warnings: result.completion.warnings,
+    };
   }
 }

@@ -45,7 +45,7 @@ export type Outcome = "synced" | "skipped" | "ignored" | "failed";
 
 /** A row of the link table: one record known on both sides. */
 export interface Link {
-  entity: "contact";
+  entity: "contact" | "task" | "note";
   ghlLocationId: string;
   ghlId: string;
   coopelAccountId: string;
@@ -66,6 +66,15 @@ export interface Link {
    */
   sourceUpdatedAt?: number | null;
   updatedAt: number;
+  /**
+   * Contacts only: the GHL tag list last seen, or null when no event has
+   * carried one yet. Tag changes are diffed against it. Absent means null.
+   */
+  tags?: string[] | null;
+  /** Contacts only: the tags that tag rules added on Coopel and still own. Absent means none. */
+  ruleTags?: string[];
+  /** Tasks and notes only: the GHL id of the contact the record belongs to. Absent means unknown. */
+  parentGhlId?: string | null;
 }
 
 /** The logging calls the engine makes; pino loggers satisfy it. */
@@ -326,9 +335,23 @@ export interface CallContext {
   priority?: "webhook" | "background";
 }
 
+/** Configurable Coopel operations; each can be switched off by setting its route to null. */
+export type CoopelOperation =
+  | "add_tags"
+  | "remove_tags"
+  | "create_task"
+  | "update_task"
+  | "complete_task"
+  | "delete_task"
+  | "create_note"
+  | "update_note"
+  | "delete_note";
+
 /** The Coopel API as the engine uses it. Failures throw ApiError. */
 export interface CoopelClient {
   readonly accountId: string;
+  /** False when the operation's route is set to null in config. */
+  supports(operation: CoopelOperation): boolean;
   /** Name of the Coopel field that stores the GHL id, or null when none is configured. */
   readonly externalIdField: string | null;
   createContact(
@@ -345,6 +368,54 @@ export interface CoopelClient {
     lookup: CoopelLookup,
     context: CallContext,
   ): Promise<{ id: string; record: CoopelRecord }[]>;
+  addTags(
+    contactId: string,
+    tags: string[],
+    context: CallContext,
+  ): Promise<void>;
+  removeTags(
+    contactId: string,
+    tags: string[],
+    context: CallContext,
+  ): Promise<void>;
+  createTask(
+    contactId: string,
+    body: CoopelRecord,
+    context: CallContext,
+  ): Promise<{ id: string; record: CoopelRecord }>;
+  updateTask(
+    contactId: string,
+    taskId: string,
+    body: CoopelRecord,
+    context: CallContext,
+  ): Promise<void>;
+  completeTask(
+    contactId: string,
+    taskId: string,
+    completed: boolean,
+    context: CallContext,
+  ): Promise<void>;
+  deleteTask(
+    contactId: string,
+    taskId: string,
+    context: CallContext,
+  ): Promise<void>;
+  createNote(
+    contactId: string,
+    body: CoopelRecord,
+    context: CallContext,
+  ): Promise<{ id: string; record: CoopelRecord }>;
+  updateNote(
+    contactId: string,
+    noteId: string,
+    body: CoopelRecord,
+    context: CallContext,
+  ): Promise<void>;
+  deleteNote(
+    contactId: string,
+    noteId: string,
+    context: CallContext,
+  ): Promise<void>;
 }
 
 /** A GHL record as the API returns it: camelCase fields and an `id`. */
@@ -358,6 +429,53 @@ export interface GhlApi {
     contactId: string,
     context: CallContext,
   ): Promise<GhlRecord | null>;
+  /** Returns the task, or null when GHL reports it does not exist. */
+  getTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    context: CallContext,
+  ): Promise<GhlRecord | null>;
+  /** Returns the note, or null when GHL reports it does not exist. */
+  getNote(
+    locationId: string,
+    contactId: string,
+    noteId: string,
+    context: CallContext,
+  ): Promise<GhlRecord | null>;
+  /** One page of the location-wide task search (`POST /locations/:id/tasks/search`). */
+  searchTasks(
+    locationId: string,
+    query: { contactIds?: string[]; limit: number; skip: number },
+    context: CallContext,
+  ): Promise<GhlRecord[]>;
+  /** The contact custom field definitions of a location. */
+  listCustomFields(
+    locationId: string,
+    context: CallContext,
+  ): Promise<GhlCustomFieldDefinition[]>;
+  /** Returns the business, or null when GHL reports it does not exist. */
+  getBusiness(
+    locationId: string,
+    businessId: string,
+    context: CallContext,
+  ): Promise<GhlRecord | null>;
+  /** The appointments of a contact. */
+  listAppointments(
+    locationId: string,
+    contactId: string,
+    context: CallContext,
+  ): Promise<GhlRecord[]>;
+}
+
+/** A custom field definition as `GET /locations/:id/customFields` returns it. */
+export interface GhlCustomFieldDefinition {
+  id: string;
+  name: string;
+  /** `contact.xxx` */
+  fieldKey: string;
+  /** TEXT, LARGE_TEXT, NUMERICAL, PHONE, MONETORY, CHECKBOX, SINGLE_OPTIONS, MULTIPLE_OPTIONS, DATE, ... */
+  dataType: string;
 }
 
 /**

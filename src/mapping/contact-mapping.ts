@@ -23,8 +23,10 @@ export const DEFAULT_CONTACT_FIELDS: Record<
 };
 
 interface CompiledField {
-  from: string;
-  to: string;
+  /** GHL payload keys read; several for `join`. */
+  from: string[];
+  /** Coopel fields written; several for `split`. */
+  to: string[];
   transforms: TransformFn[];
   /** The transforms as written, for display: `e164` or `e164(GB)`. */
   transformNames: string[];
@@ -32,9 +34,26 @@ interface CompiledField {
 
 /** One mapped field as the dashboard shows it. */
 export interface FieldRule {
-  from: string;
-  to: string;
+  /** GHL fields read; several for `join`. */
+  from: string[];
+  /** Coopel fields written; several for `split`. */
+  to: string[];
   transforms: string[];
+}
+
+/** Payload key under which the contact enricher puts a resolved custom field value. */
+export function customFieldKey(selector: string): string {
+  return `customFields.${selector}`;
+}
+
+/** Payload key under which the contact enricher puts a DND channel's status as a boolean. */
+export function dndKey(channel: string): string {
+  return `dndSettings.${channel}`;
+}
+
+/** Payload key under which the contact enricher puts a field of the contact's business. */
+export function businessKey(field: string): string {
+  return `business.${field}`;
 }
 
 /** A GHL contact mapped to Coopel fields. */
@@ -52,32 +71,52 @@ export class ContactMapping {
   private readonly fields: CompiledField[];
   private readonly ignoreEmpty: boolean;
   readonly tagsOnCreate: boolean;
+  /** Custom field selectors (id, `contact.xxx` key or name) that the mapping reads. */
+  readonly customFieldSelectors: string[];
+  /** DND channels that the mapping reads. */
+  readonly dndChannels: string[];
+  /** Business fields that the mapping reads; empty when no business is mapped. */
+  readonly businessFields: string[];
 
   constructor(mapping: Config["mapping"]) {
-    const merged: Record<string, FieldMapping> = {
-      ...DEFAULT_CONTACT_FIELDS,
-      ...mapping.contact.fields,
-    };
-    this.fields = [];
-    for (const [from, spec] of Object.entries(merged)) {
-      if (spec === null) continue;
+    const contact = mapping.contact;
+    const compile = (from: string, spec: FieldMapping): void => {
+      if (spec === null) return;
       const target =
         typeof spec === "string" ? { to: spec, transforms: [] } : spec;
       this.fields.push({
-        from,
-        to: target.to,
+        from: "from" in target && target.from ? target.from : [from],
+        to: Array.isArray(target.to) ? target.to : [target.to],
         transforms: target.transforms.map((t) =>
           compileTransform(t, mapping.default_country),
         ),
         transformNames: target.transforms.map((t) =>
           typeof t === "string"
             ? t
-            : `${t.name}${t.country ? `(${t.country})` : ""}`,
+            : t.name === "e164" && t.country
+              ? `e164(${t.country})`
+              : t.name,
         ),
       });
-    }
-    this.ignoreEmpty = mapping.contact.ignore_empty;
-    this.tagsOnCreate = mapping.contact.tags_on_create;
+    };
+    this.fields = [];
+    const merged: Record<string, FieldMapping> = {
+      ...DEFAULT_CONTACT_FIELDS,
+      ...contact.fields,
+    };
+    for (const [from, spec] of Object.entries(merged)) compile(from, spec);
+    for (const [selector, spec] of Object.entries(contact.custom_fields))
+      compile(customFieldKey(selector), spec);
+    for (const [channel, to] of Object.entries(contact.dnd))
+      if (to) compile(dndKey(channel), to);
+    for (const [field, spec] of Object.entries(contact.business))
+      compile(businessKey(field), spec);
+
+    this.customFieldSelectors = Object.keys(contact.custom_fields);
+    this.dndChannels = Object.keys(contact.dnd);
+    this.businessFields = Object.keys(contact.business);
+    this.ignoreEmpty = contact.ignore_empty;
+    this.tagsOnCreate = contact.tags_on_create;
   }
 
   /** The field rules in force, defaults merged with the config, in order. */
@@ -91,35 +130,48 @@ export class ContactMapping {
 
   /** Names of the Coopel fields this mapping writes. */
   targetFields(): string[] {
-    return this.fields.map((f) => f.to);
+    return this.fields.flatMap((f) => f.to);
   }
 
   /**
    * Maps a GHL contact payload. A field absent from the payload is unknown
    * and left out; null or an empty string clears the field unless
-   * `ignore_empty` is set, in which case it is left out too.
+   * `ignore_empty` is set, in which case it is left out too. Transforms run
+   * on empty values as well, so a `default` can fill them. A `join` field is
+   * mapped when any of its sources is present.
    */
-  map(payload: Record<string, unknown>): MappedContact {
+  async map(payload: Record<string, unknown>): Promise<MappedContact> {
     const fields: Record<string, unknown> = {};
     const warnings: string[] = [];
+    const put = (to: string, value: unknown): void => {
+      if (isEmpty(value)) {
+        if (!this.ignoreEmpty) fields[to] = null;
+        return;
+      }
+      fields[to] = value;
+    };
     for (const field of this.fields) {
-      if (!Object.hasOwn(payload, field.from)) continue;
-      let value = payload[field.from];
-      if (value === undefined) continue;
-      if (isEmpty(value)) {
-        if (!this.ignoreEmpty) fields[field.to] = null;
-        continue;
-      }
+      const present = field.from.filter(
+        (from) => Object.hasOwn(payload, from) && payload[from] !== undefined,
+      );
+      if (present.length === 0) continue;
+      let value: unknown =
+        field.from.length > 1
+          ? field.from.map((from) => payload[from] ?? null)
+          : payload[field.from[0]!];
       for (const transform of field.transforms) {
-        const result = transform(value);
+        const result = await transform(value, payload);
         value = result.value;
-        if (result.warning) warnings.push(`${field.from}: ${result.warning}`);
+        if (result.warning)
+          warnings.push(`${field.from.join("+")}: ${result.warning}`);
+        if (result.extra) Object.assign(fields, result.extra);
       }
-      if (isEmpty(value)) {
-        if (!this.ignoreEmpty) fields[field.to] = null;
+      if (field.to.length === 1) {
+        put(field.to[0]!, value);
         continue;
       }
-      fields[field.to] = value;
+      const parts = Array.isArray(value) ? value : [value];
+      field.to.forEach((to, index) => put(to, parts[index] ?? null));
     }
     const rawTags = payload.tags;
     const tags = Array.isArray(rawTags)

@@ -3,8 +3,13 @@ import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
+import { runDemoEntities } from "../sandbox/demo-entities.js";
 import { runDemoTraffic } from "../sandbox/demo-traffic.js";
 import { findPackageRoot } from "../sandbox/webhook-signing.js";
+import {
+  compareEntities,
+  type EntityComparison,
+} from "./demo-entities-check.js";
 import type { RunningSandboxes } from "./sandboxes.js";
 import type { Service } from "./service.js";
 
@@ -23,6 +28,8 @@ export interface DemoSummary {
   missing: number;
   extra: number;
   mismatched: number;
+  /** Coopel tasks, notes, tags and lead scores compared with GHL. */
+  entities: EntityComparison;
   matches: boolean;
   durationMs: number;
 }
@@ -58,7 +65,7 @@ export async function runDemo(options: {
   const startedAt = Date.now();
   logger.info(
     { contacts: config.demo.contacts, changes: config.demo.changes },
-    `demo: sending the official ContactCreate, ContactUpdate and ContactDelete examples, then ${config.demo.changes} generated contact changes`,
+    `demo: sending the official ContactCreate, ContactUpdate and ContactDelete examples, then ${config.demo.changes} generated contact changes, then task, note, tag and custom field changes`,
   );
 
   const traffic = await runDemoTraffic({
@@ -72,16 +79,43 @@ export async function runDemo(options: {
     officialExamples: loadOfficialExamples(),
   });
 
+  const entityContacts = Math.min(40, traffic.expected.size);
+  logger.info(
+    `demo: sending custom field, tag, task and note changes for ${entityContacts} contacts`,
+  );
+  const entityTraffic = await runDemoEntities({
+    ghl: sandboxes.ghl,
+    locationId: location.id,
+    targetUrl: `${service.url}/webhooks/ghl`,
+    contactIds: [...traffic.expected.keys()],
+    count: entityContacts,
+  });
+
   await waitForDrain(service, logger, options.drainTimeoutMs ?? 300_000);
   const stats = await service.store.eventStats(startedAt);
-  const comparison = compareCoopel(config, sandboxes, traffic.expected);
+  const contactComparison = await compareCoopel(
+    config,
+    sandboxes,
+    traffic.expected,
+  );
+  const entities = await compareEntities(config, sandboxes, entityTraffic);
+  if (entities.entityMismatches > 0)
+    logger.warn(
+      { examples: entities.examples },
+      `demo: ${entities.entityMismatches} tasks, notes or tag lists differ between GHL and Coopel`,
+    );
+  const comparison = {
+    ...contactComparison,
+    entities,
+    matches: contactComparison.matches && entities.entityMismatches === 0,
+  };
   const summary: DemoSummary = {
     received: stats.received,
     synced: stats.synced,
     skipped: stats.skipped,
     ignored: stats.ignored,
     failed: stats.failed,
-    rejected: traffic.rejected,
+    rejected: traffic.rejected + entityTraffic.rejected,
     latencyP50Ms: stats.writeLatencyP50Ms,
     latencyP99Ms: stats.writeLatencyP99Ms,
     ...comparison,
@@ -92,7 +126,8 @@ export async function runDemo(options: {
     `demo finished in ${(summary.durationMs / 1000).toFixed(1)} s: received ${summary.received}, synced ${summary.synced}, ` +
       `skipped ${summary.skipped}, failed ${summary.failed}; webhook-to-Coopel latency p50 ${summary.latencyP50Ms ?? "-"} ms, ` +
       `p99 ${summary.latencyP99Ms ?? "-"} ms; Coopel sandbox ${summary.matches ? "matches" : "DOES NOT match"} the expected contacts ` +
-      `(${summary.coopelContacts} of ${summary.expectedContacts}, missing ${summary.missing}, extra ${summary.extra}, different ${summary.mismatched}). ` +
+      `(${summary.coopelContacts} of ${summary.expectedContacts}, missing ${summary.missing}, extra ${summary.extra}, different ${summary.mismatched}; ` +
+      `${entities.tasks} tasks, ${entities.notes} notes and ${entities.taggedContacts} tag lists checked, ${entities.entityMismatches} different). ` +
       "The service keeps running; Ctrl-C stops it.",
   );
   return summary;
@@ -124,18 +159,20 @@ async function waitForDrain(
 }
 
 /** Compares each Coopel sandbox contact with the mapped GHL contact it should mirror. */
-function compareCoopel(
+async function compareCoopel(
   config: Config,
   sandboxes: RunningSandboxes,
   expected: Map<string, Record<string, unknown>>,
-): Pick<
-  DemoSummary,
-  | "expectedContacts"
-  | "coopelContacts"
-  | "missing"
-  | "extra"
-  | "mismatched"
-  | "matches"
+): Promise<
+  Pick<
+    DemoSummary,
+    | "expectedContacts"
+    | "coopelContacts"
+    | "missing"
+    | "extra"
+    | "mismatched"
+    | "matches"
+  >
 > {
   const mapping = new ContactMapping(config.mapping);
   const idField = config.coopel.external_id_field ?? "external_id";
@@ -155,7 +192,7 @@ function compareCoopel(
       missing += 1;
       continue;
     }
-    const mapped = mapping.map(fields).fields;
+    const mapped = (await mapping.map(fields)).fields;
     const differs = Object.entries(mapped).some(
       ([key, value]) => (contact[key] ?? null) !== value,
     );

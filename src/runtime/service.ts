@@ -6,13 +6,28 @@ import { CoopelRestClient } from "../connectors/coopel/client.js";
 import { GhlRestApi } from "../connectors/ghl/api.js";
 import { GhlHttpClient } from "../connectors/ghl/client.js";
 import { dashboardPlugin } from "../dashboard/plugin.js";
+import { ContactEventSync } from "../engine/contact-events.js";
 import { ContactSync } from "../engine/contact-sync.js";
 import {
   COALESCED_EVENT_TYPES,
   CONTACT_EVENT_TYPES,
+  NOTE_EVENT_TYPES,
   SyncEngine,
+  TASK_EVENT_TYPES,
+  type Entity,
 } from "../engine/engine.js";
-import type { Queue, Store } from "../engine/ports.js";
+import { NoteSync } from "../engine/note-sync.js";
+import { TagRules } from "../engine/tag-rules.js";
+import { TaskPoller } from "../engine/task-poll.js";
+import { TaskSync } from "../engine/task-sync.js";
+import { ContactEnricher } from "../mapping/contact-enrichment.js";
+import type {
+  CoopelClient,
+  GhlApi,
+  Logger,
+  Queue,
+  Store,
+} from "../engine/ports.js";
 import { Worker } from "../engine/worker.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
 import { PostgresQueue } from "../queue/postgres-queue.js";
@@ -53,6 +68,8 @@ export interface Service {
   /** Bearer tokens for GHL API calls: Private Integration tokens, then OAuth connections. */
   ghlTokens: GhlTokenSource;
   worker: Worker | null;
+  /** Polls tasks for edits that fire no webhook; null when polling is off or no worker runs. */
+  taskPoller: TaskPoller | null;
   metrics: Metrics;
   close(graceMs?: number): Promise<void>;
 }
@@ -191,6 +208,92 @@ export async function readiness(
   return null;
 }
 
+/** Builds a per-location test of which entities sync, from `sync.*.enabled` and `ghl.locations[].entities`. */
+export function entitySettings(
+  config: Config,
+): (locationId: string, entity: Entity) => boolean {
+  const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
+  return (locationId, entity) => {
+    if (!config.sync[entity].enabled) return false;
+    const only = locations.get(locationId)?.entities;
+    return only === undefined || only.includes(entity);
+  };
+}
+
+/** Logs each entity whose Coopel routes are set to null; its events are counted as unsupported. */
+export function unsupportedOperations(config: Config): string[] {
+  return Object.entries(config.coopel.routes)
+    .filter(([, route]) => route === null)
+    .map(([name]) => name);
+}
+
+function reportUnsupported(config: Config, logger: PinoLogger): void {
+  const missing = unsupportedOperations(config);
+  if (missing.length > 0)
+    logger.warn(
+      { routes: missing },
+      `Coopel routes set to null: ${missing.join(", ")}; events that need them are counted as unsupported and not retried`,
+    );
+}
+
+/** Wires the entity handlers, the GHL API client and the mapping into a sync engine. */
+export function buildEngine(
+  config: Config,
+  store: Store,
+  coopel: CoopelClient,
+  ghl: GhlApi,
+  logger: Logger,
+  syncs: (locationId: string, entity: Entity) => boolean,
+): SyncEngine {
+  const mapping = new ContactMapping(config.mapping);
+  const contacts = new ContactSync({
+    store,
+    coopel,
+    mapping,
+    deletePolicy: config.sync.contacts.delete,
+  });
+  const contactEvents = new ContactEventSync({
+    contacts,
+    enricher: new ContactEnricher({
+      ghl,
+      mapping,
+      logger,
+      defaultCountry: config.mapping.default_country,
+    }),
+    rules: new TagRules(config.mapping.tag_rules),
+    store,
+    coopel,
+    ghl,
+    syncTags: (locationId) => syncs(locationId, "tags"),
+    tagsOnCreate: config.mapping.contact.tags_on_create,
+  });
+  const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
+  let engine: SyncEngine | null = null;
+  const linkContact = (
+    ...args: Parameters<SyncEngine["linkContact"]>
+  ): ReturnType<SyncEngine["linkContact"]> => engine!.linkContact(...args);
+  const tasks = new TaskSync({
+    store,
+    coopel,
+    ghl,
+    linkContact,
+    timeZoneOf: (id) =>
+      locations.get(id)?.time_zone ?? config.sync.tasks.time_zone,
+    missingDueDate: config.sync.tasks.missing_due_date,
+    dueInDays: config.sync.tasks.due_in_days,
+  });
+  const notes = new NoteSync({ store, coopel, ghl, linkContact });
+  engine = new SyncEngine({
+    contacts: contactEvents,
+    tasks,
+    notes,
+    store,
+    ghl,
+    syncs,
+  });
+  return engine;
+}
+
 /** Opens storage, starts the HTTP server and, unless told not to, the worker. */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { config, baseDir, logger } = options;
@@ -249,9 +352,22 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   if (ghl.oauthRoutes) registerOAuthRoutes(server, ghl.oauthRoutes);
   registerConnectionRoutes(server, connections);
 
-  const syncedTypes = new Set<string>(
-    config.sync.contacts.enabled ? CONTACT_EVENT_TYPES : [],
+  const syncs = entitySettings(config);
+  const syncedTypes = new Set<string>([
+    ...(config.sync.contacts.enabled
+      ? CONTACT_EVENT_TYPES.filter((t) => t !== "ContactTagUpdate")
+      : []),
+    ...(config.sync.tags.enabled || config.mapping.tag_rules.length > 0
+      ? ["ContactTagUpdate"]
+      : []),
+    ...(config.sync.tasks.enabled ? TASK_EVENT_TYPES : []),
+    ...(config.sync.notes.enabled ? NOTE_EVENT_TYPES : []),
+  ]);
+  const coopel = new CoopelRestClient(
+    config.coopel,
+    createRateLimiter(config) ?? undefined,
   );
+  reportUnsupported(config, logger);
   if (options.receiveWebhooks ?? true)
     registerGhlWebhookRoute(server, {
       queue,
@@ -304,17 +420,31 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   });
 
   let worker: Worker | null = null;
+  let taskPoller: TaskPoller | null = null;
   if (options.runWorker ?? config.worker.enabled) {
-    const contacts = new ContactSync({
-      store,
-      coopel: new CoopelRestClient(
-        config.coopel,
-        createRateLimiter(config) ?? undefined,
-      ),
-      mapping: new ContactMapping(config.mapping),
-      deletePolicy: config.sync.contacts.delete,
-    });
-    const engine = new SyncEngine(contacts);
+    // NOTE: GHL reads reuse coopel.timeout_ms; the ghl section has no timeout of its own yet.
+    const ghlApi = new GhlRestApi(
+      new GhlHttpClient({
+        baseUrl: config.ghl.base_url,
+        apiVersion: config.ghl.api_version,
+        timeoutMs: config.coopel.timeout_ms,
+        tokens: ghl.tokens,
+      }),
+    );
+    const engine = buildEngine(config, store, coopel, ghlApi, logger, syncs);
+    if (config.sync.tasks.enabled) {
+      taskPoller = new TaskPoller({
+        queue,
+        ghl: ghlApi,
+        logger,
+        locationIds: () =>
+          config.ghl.locations
+            .filter((l) => !l.paused && syncs(l.id, "tasks"))
+            .map((l) => l.id),
+        intervalMs: Math.max(1, config.sync.tasks.poll_minutes) * 60_000,
+      });
+      if (config.sync.tasks.poll_minutes > 0) taskPoller.start();
+    }
     worker = new Worker({
       queue,
       handle: (job) => engine.handle(job),
@@ -374,11 +504,13 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     connections,
     ghlTokens: ghl.tokens,
     worker,
+    taskPoller,
     metrics,
     async close(graceMs = 10_000) {
       if (closed) return;
       closed = true;
       ghl.stop();
+      await taskPoller?.stop();
       await server.close();
       await worker?.stop(graceMs);
       await queue.close();

@@ -9,6 +9,12 @@ import {
 import { GhlApiError } from "./ghl-errors.js";
 import { GhlOAuthServer, type GhlOAuthOptions } from "./ghl-oauth.js";
 import { GhlRateLimiter, type GhlRateLimits } from "./ghl-rate-limit.js";
+import {
+  GhlLocationData,
+  registerGhlLocationRoutes,
+  type GhlBusiness,
+  type GhlCustomFieldDefinition,
+} from "./ghl-location-routes.js";
 import { registerGhlRecordRoutes } from "./ghl-records.js";
 import { registerGhlContactRoutes } from "./ghl-routes.js";
 import {
@@ -58,12 +64,23 @@ export interface GhlSandbox {
   tasks: Map<string, Map<string, GhlTask>>;
   /** Notes by contact id, then note id. */
   notes: Map<string, Map<string, GhlNote>>;
+  /** Custom field definitions by location id. */
+  customFields: Map<string, GhlCustomFieldDefinition[]>;
+  /** Businesses by id. */
+  businesses: Map<string, GhlBusiness>;
   /** Every request received, oldest first. */
   requests: RecordedRequest[];
   /** Counts requests by method (`*` for any) and route template, concrete path or RegExp on the path. */
   countRequests(method: string, pattern?: RequestPattern): number;
   setFaults(faults: FaultConfig | undefined): void;
-  /** Deletes all contacts, tasks and notes and clears the request log; locations, tokens and faults stay. */
+  /** Adds a contact custom field definition to a location, as an admin in GHL would. */
+  addCustomField(
+    locationId: string,
+    field: { id?: string; name: string; fieldKey: string; dataType: string },
+  ): GhlCustomFieldDefinition;
+  /** Adds a business, as a person in GHL would. */
+  addBusiness(business: Omit<GhlBusiness, "id"> & { id?: string }): GhlBusiness;
+  /** Deletes all contacts, tasks, notes, custom fields and businesses and clears the request log; locations, tokens and faults stay. */
   reset(): void;
   /** Public keys that verify this sandbox's webhook signatures, as PEM. */
   publicKeys: { ed25519: string; rsa: string };
@@ -136,6 +153,7 @@ export async function startGhlSandbox(
   const keys = loadSandboxSigningKeys();
   const { app, requestLog, faults } = createSandboxServer(options);
   const store = new GhlStore(options.locations);
+  const locationData = new GhlLocationData();
   const oauth = new GhlOAuthServer(options.oauth);
   const rateLimiter =
     options.rateLimits === undefined
@@ -205,6 +223,7 @@ export async function startGhlSandbox(
   registerCompanyRoutes(app, oauth, (request) => requestCompanies.get(request));
   registerGhlContactRoutes(app, store, locationOf);
   registerGhlRecordRoutes(app, store, locationOf);
+  registerGhlLocationRoutes(app, store, locationData, locationOf);
 
   const url = await listenOnLoopback(app, options);
   return {
@@ -212,11 +231,20 @@ export async function startGhlSandbox(
     contacts: store.contacts,
     tasks: store.tasks,
     notes: store.notes,
+    customFields: locationData.customFields,
+    businesses: locationData.businesses,
+    addCustomField: (locationId, field) => {
+      if (!store.hasLocation(locationId))
+        throw new Error(`Unknown GHL sandbox location "${locationId}"`);
+      return locationData.addCustomField(locationId, field);
+    },
+    addBusiness: (business) => locationData.addBusiness(business),
     requests: requestLog.entries,
     countRequests: (method, pattern) => requestLog.count(method, pattern),
     setFaults: (config) => faults.setConfig(config),
     reset: () => {
       store.clear();
+      locationData.clear();
       requestLog.clear();
     },
     publicKeys: {

@@ -267,7 +267,7 @@ export function registerGhlWebhookRoute(
         source: "ghl",
         accountId: locationId,
         type,
-        orderingKey: `ghl:${locationId}:contact:${recordId}`,
+        orderingKey: orderingKeyOf(type, locationId, recordId, payload),
         deliveryId: webhookId,
         receivedAt,
         sourceUpdatedAt: sourceUpdateTime(payload),
@@ -296,4 +296,24 @@ export function registerGhlWebhookRoute(
       return reply.code(200).send({ status: result });
     },
   );
+}
+
+/**
+ * Events of one contact run in order: its own events are keyed by its id,
+ * and its tasks' and notes' events by their `contactId`, so a task never
+ * overtakes the creation of its contact. A task event without `contactId`
+ * is keyed by the task's id.
+ */
+export function orderingKeyOf(
+  type: string,
+  locationId: string,
+  recordId: string,
+  payload: Record<string, unknown>,
+): string {
+  const child = type.startsWith("Task") || type.startsWith("Note");
+  if (!child) return `ghl:${locationId}:contact:${recordId}`;
+  const contactId = payload.contactId;
+  if (typeof contactId === "string" && contactId !== "")
+    return `ghl:${locationId}:contact:${contactId}`;
+  return `ghl:${locationId}:${type.startsWith("Task") ? "task" : "note"}:${recordId}`;
 }

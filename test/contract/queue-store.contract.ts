@@ -284,6 +284,20 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
     });
 
     describe("links", () => {
+      it("round-trips tag state and parent ids", async () => {
+        await queue.enqueue([event("a")]);
+        const [job] = await queue.claim("w1", 10, 30_000);
+        const tagged = link("g1", {
+          tags: ["VIP", "Grüße 👋"],
+          ruleTags: ["hot-lead"],
+        });
+        const task = link("t1", { entity: "task", parentGhlId: "g1" });
+        await queue.complete(job!, completion({ links: [tagged, task] }));
+        expect(await store.getLink("contact", "loc-1", "g1")).toEqual(tagged);
+        expect(await store.getLink("task", "loc-1", "t1")).toEqual(task);
+        expect(await store.getLink("contact", "loc-1", "t1")).toBeNull();
+      });
+
       it("stores the links of a completed job with the job, and reads them back", async () => {
         await queue.enqueue([event("a")]);
         const [job] = await queue.claim("w1", 10, 30_000);

@@ -12,9 +12,14 @@ import {
   type CoopelSandbox,
   type CoopelSandboxOptions,
 } from "../../src/sandbox/coopel-sandbox.js";
+import {
+  startGhlSandbox,
+  type GhlSandbox,
+} from "../../src/sandbox/ghl-sandbox.js";
 
 export const LOCATION_ID = "ve9EPM428h8vShlRW1KT";
 export const COOPEL_TOKEN = "test-coopel-token";
+export const GHL_TOKEN = "test-location-token";
 /** Admin bearer token of test services, for /metrics and admin routes. */
 export const ADMIN_TOKEN = "test-admin-token-0123456789abcdef0123456789";
 const keysDir = path.resolve(import.meta.dirname, "../../src/sandbox/keys");
@@ -59,6 +64,8 @@ export function signatureHeaders(
 export interface Harness {
   service: Service;
   coopel: CoopelSandbox;
+  /** The GHL sandbox that the service reads from (tasks, custom fields, businesses). */
+  ghl: GhlSandbox;
   dir: string;
   logLines: Record<string, unknown>[];
   config: ConfigInput;
@@ -77,17 +84,25 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** Config overrides of a test; `ghl` and `coopel` are merged over the test defaults. */
+export type TestOverrides = Omit<Partial<ConfigInput>, "ghl" | "coopel"> & {
+  ghl?: Partial<NonNullable<ConfigInput["ghl"]>>;
+  coopel?: Partial<ConfigInput["coopel"]>;
+};
+
 /** Builds the configuration a test service runs with. */
 export function testConfig(
   dir: string,
   coopelUrl: string,
-  overrides: Partial<ConfigInput> = {},
+  overrides: TestOverrides = {},
+  ghlUrl = "http://127.0.0.1:9",
 ): ConfigInput {
   const base: ConfigInput = {
     store: { url: `sqlite:${path.join(dir, "sync.db")}` },
     server: { host: "127.0.0.1", port: 0 },
     ghl: {
-      locations: [{ id: LOCATION_ID, token: "test-location-token" }],
+      base_url: ghlUrl,
+      locations: [{ id: LOCATION_ID, token: GHL_TOKEN }],
       webhooks: {
         ed25519_public_keys: [
           path.join(keysDir, "ghl-sandbox-ed25519.pub.pem"),
@@ -95,7 +110,11 @@ export function testConfig(
         rsa_public_keys: [path.join(keysDir, "ghl-sandbox-rsa.pub.pem")],
       },
     },
-    coopel: { base_url: coopelUrl, token: COOPEL_TOKEN, timeout_ms: 2000 },
+    coopel: {
+      base_url: coopelUrl,
+      token: COOPEL_TOKEN,
+      timeout_ms: 2000,
+    },
     worker: {
       concurrency: 8,
       poll_ms: 20,
@@ -125,16 +144,27 @@ export function deepMerge(base: unknown, override: unknown): unknown {
   return merged;
 }
 
-/** Starts a Coopel sandbox and the service on a fresh SQLite file, both on 127.0.0.1. */
+/**
+ * Starts a Coopel sandbox, a GHL sandbox and the service on a fresh SQLite
+ * file, all on 127.0.0.1. `ghlLocations` adds GHL sandbox locations beyond
+ * the default one (give their tokens in the config overrides too).
+ */
 export async function startHarness(
-  overrides: Partial<ConfigInput> = {},
-  sandboxOptions: Partial<CoopelSandboxOptions> = {},
+  overrides: TestOverrides = {},
+  /** Coopel sandbox options, or extra GHL sandbox locations when an array. */
+  extra: Partial<CoopelSandboxOptions> | { id: string; token: string }[] = {},
 ): Promise<Harness> {
+  const sandboxOptions = Array.isArray(extra) ? {} : extra;
+  const ghlLocations = Array.isArray(extra) ? extra : [];
   const dir = mkdtempSync(path.join(tmpdir(), "ghl-coopel-sync-"));
   const coopel = await startCoopelSandbox({
     token: COOPEL_TOKEN,
     logger: false,
     ...sandboxOptions,
+  });
+  const ghl = await startGhlSandbox({
+    locations: [{ id: LOCATION_ID, token: GHL_TOKEN }, ...ghlLocations],
+    logger: false,
   });
   const logLines: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -145,7 +175,7 @@ export async function startHarness(
       callback();
     },
   });
-  let config = testConfig(dir, coopel.url, overrides);
+  let config = testConfig(dir, coopel.url, overrides, ghl.url);
   const logger = createLogger(parseConfig(config).log, sink);
   let service: Service | null = null;
 
@@ -165,6 +195,7 @@ export async function startHarness(
       return service;
     },
     coopel,
+    ghl,
     dir,
     logLines,
     get config() {
@@ -202,6 +233,7 @@ export async function startHarness(
     async close() {
       await harness.stopService();
       await coopel.close();
+      await ghl.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

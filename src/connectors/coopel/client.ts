@@ -3,6 +3,7 @@ import type {
   CallContext,
   CoopelClient,
   CoopelLookup,
+  CoopelOperation,
   CoopelRecord,
 } from "../../engine/ports.js";
 import { ApiError } from "../../engine/errors.js";
@@ -113,6 +114,103 @@ export class CoopelRestClient implements CoopelClient {
           item !== null && typeof item === "object",
       )
       .map((record) => ({ id: this.idOf(record, "list_contacts"), record }));
+  }
+
+  supports(operation: CoopelOperation): boolean {
+    return this.config.routes[operation] !== null;
+  }
+
+  async addTags(
+    contactId: string,
+    tags: string[],
+    context: CallContext,
+  ): Promise<void> {
+    await this.send("add_tags", "POST", { contactId }, context, { tags });
+  }
+
+  async removeTags(
+    contactId: string,
+    tags: string[],
+    context: CallContext,
+  ): Promise<void> {
+    await this.send("remove_tags", "DELETE", { contactId }, context, { tags });
+  }
+
+  async createTask(
+    contactId: string,
+    body: CoopelRecord,
+    context: CallContext,
+  ): Promise<{ id: string; record: CoopelRecord }> {
+    const response = await this.send(
+      "create_task",
+      "POST",
+      { contactId },
+      context,
+      body,
+    );
+    const record = this.unwrap(response, "task");
+    return { id: this.idOf(record, "create_task"), record };
+  }
+
+  async updateTask(
+    contactId: string,
+    taskId: string,
+    body: CoopelRecord,
+    context: CallContext,
+  ): Promise<void> {
+    await this.send("update_task", "PUT", { contactId, taskId }, context, body);
+  }
+
+  async completeTask(
+    contactId: string,
+    taskId: string,
+    completed: boolean,
+    context: CallContext,
+  ): Promise<void> {
+    await this.send("complete_task", "PUT", { contactId, taskId }, context, {
+      completed,
+    });
+  }
+
+  async deleteTask(
+    contactId: string,
+    taskId: string,
+    context: CallContext,
+  ): Promise<void> {
+    await this.send("delete_task", "DELETE", { contactId, taskId }, context);
+  }
+
+  async createNote(
+    contactId: string,
+    body: CoopelRecord,
+    context: CallContext,
+  ): Promise<{ id: string; record: CoopelRecord }> {
+    const response = await this.send(
+      "create_note",
+      "POST",
+      { contactId },
+      context,
+      body,
+    );
+    const record = this.unwrap(response, "note");
+    return { id: this.idOf(record, "create_note"), record };
+  }
+
+  async updateNote(
+    contactId: string,
+    noteId: string,
+    body: CoopelRecord,
+    context: CallContext,
+  ): Promise<void> {
+    await this.send("update_note", "PUT", { contactId, noteId }, context, body);
+  }
+
+  async deleteNote(
+    contactId: string,
+    noteId: string,
+    context: CallContext,
+  ): Promise<void> {
+    await this.send("delete_note", "DELETE", { contactId, noteId }, context);
   }
 
   private async send(

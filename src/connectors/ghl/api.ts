@@ -1,5 +1,10 @@
 import { ApiError } from "../../engine/errors.js";
-import type { CallContext, GhlApi, GhlRecord } from "../../engine/ports.js";
+import type {
+  CallContext,
+  GhlApi,
+  GhlCustomFieldDefinition,
+  GhlRecord,
+} from "../../engine/ports.js";
 import { messageOf, type GhlHttpClient } from "./client.js";
 
 /** The GhlApi port on GHL's REST API v2. */
@@ -26,6 +31,123 @@ export class GhlRestApi implements GhlApi {
       throw error;
     }
   }
+
+  async getTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    context: CallContext,
+  ): Promise<GhlRecord | null> {
+    const path = `/contacts/${encodeURIComponent(contactId)}/tasks/${encodeURIComponent(taskId)}`;
+    try {
+      const response = await this.http.request(locationId, "GET", path, {
+        context,
+      });
+      return recordIn(response, "task");
+    } catch (error) {
+      if (error instanceof ApiError && isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async getNote(
+    locationId: string,
+    contactId: string,
+    noteId: string,
+    context: CallContext,
+  ): Promise<GhlRecord | null> {
+    const path = `/contacts/${encodeURIComponent(contactId)}/notes/${encodeURIComponent(noteId)}`;
+    try {
+      const response = await this.http.request(locationId, "GET", path, {
+        context,
+      });
+      return recordIn(response, "note");
+    } catch (error) {
+      if (error instanceof ApiError && isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async searchTasks(
+    locationId: string,
+    query: { contactIds?: string[]; limit: number; skip: number },
+    context: CallContext,
+  ): Promise<GhlRecord[]> {
+    const body: Record<string, unknown> = {
+      limit: query.limit,
+      skip: query.skip,
+    };
+    if (query.contactIds) body.contactId = query.contactIds;
+    const response = await this.http.request(
+      locationId,
+      "POST",
+      `/locations/${encodeURIComponent(locationId)}/tasks/search`,
+      { body, context },
+    );
+    return recordsIn(response, "tasks");
+  }
+
+  async listCustomFields(
+    locationId: string,
+    context: CallContext,
+  ): Promise<GhlCustomFieldDefinition[]> {
+    const response = await this.http.request(
+      locationId,
+      "GET",
+      `/locations/${encodeURIComponent(locationId)}/customFields`,
+      { query: { model: "contact" }, context },
+    );
+    return recordsIn(response, "customFields")
+      .filter((field) => typeof field.id === "string")
+      .map((field) => ({
+        id: field.id as string,
+        name: typeof field.name === "string" ? field.name : "",
+        fieldKey: typeof field.fieldKey === "string" ? field.fieldKey : "",
+        dataType: typeof field.dataType === "string" ? field.dataType : "TEXT",
+      }));
+  }
+
+  async getBusiness(
+    locationId: string,
+    businessId: string,
+    context: CallContext,
+  ): Promise<GhlRecord | null> {
+    try {
+      const response = await this.http.request(
+        locationId,
+        "GET",
+        `/businesses/${encodeURIComponent(businessId)}`,
+        { context },
+      );
+      return recordIn(response, "business");
+    } catch (error) {
+      if (error instanceof ApiError && isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async listAppointments(
+    locationId: string,
+    contactId: string,
+    context: CallContext,
+  ): Promise<GhlRecord[]> {
+    const response = await this.http.request(
+      locationId,
+      "GET",
+      `/contacts/${encodeURIComponent(contactId)}/appointments`,
+      { context },
+    );
+    return recordsIn(response, "events");
+  }
+}
+
+function recordsIn(response: unknown, key: string): GhlRecord[] {
+  if (response === null || typeof response !== "object") return [];
+  const list = (response as Record<string, unknown>)[key];
+  if (!Array.isArray(list)) return [];
+  return list.filter(
+    (item): item is GhlRecord => item !== null && typeof item === "object",
+  );
 }
 
 /**

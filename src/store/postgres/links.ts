@@ -10,10 +10,13 @@ interface LinkRow {
   field_hashes: Record<string, string>;
   deleted_at: number | null;
   updated_at: number;
+  tags: string[] | null;
+  rule_tags: string[] | null;
+  parent_ghl_id: string | null;
 }
 
 function rowToLink(row: LinkRow): Link {
-  return {
+  const link: Link = {
     entity: row.entity as Link["entity"],
     ghlLocationId: row.ghl_location_id,
     ghlId: row.ghl_id,
@@ -23,6 +26,10 @@ function rowToLink(row: LinkRow): Link {
     deletedAt: row.deleted_at,
     updatedAt: row.updated_at,
   };
+  if (row.tags !== null) link.tags = row.tags;
+  if (row.rule_tags !== null) link.ruleTags = row.rule_tags;
+  if (row.parent_ghl_id !== null) link.parentGhlId = row.parent_ghl_id;
+  return link;
 }
 
 /** Inserts or replaces links in one statement. Call it inside the caller's transaction. */
@@ -40,14 +47,17 @@ export async function writeLinks(
     );
   const rows = [...byKey.values()];
   await client.query(
-    `INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, updated_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::bigint[])
+    `INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, updated_at, tags, rule_tags, parent_ghl_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::bigint[], $9::jsonb[], $10::jsonb[], $11::text[])
      ON CONFLICT (entity, ghl_location_id, ghl_id) DO UPDATE SET
        coopel_account_id = excluded.coopel_account_id,
        coopel_id = excluded.coopel_id,
        field_hashes = excluded.field_hashes,
        deleted_at = excluded.deleted_at,
-       updated_at = excluded.updated_at`,
+       updated_at = excluded.updated_at,
+       tags = excluded.tags,
+       rule_tags = excluded.rule_tags,
+       parent_ghl_id = excluded.parent_ghl_id`,
     [
       rows.map((l) => l.entity),
       rows.map((l) => l.ghlLocationId),
@@ -57,6 +67,11 @@ export async function writeLinks(
       rows.map((l) => JSON.stringify(l.fieldHashes)),
       rows.map((l) => l.deletedAt),
       rows.map((l) => l.updatedAt),
+      rows.map((l) => (l.tags == null ? null : JSON.stringify(l.tags))),
+      rows.map((l) =>
+        l.ruleTags && l.ruleTags.length > 0 ? JSON.stringify(l.ruleTags) : null,
+      ),
+      rows.map((l) => l.parentGhlId ?? null),
     ],
   );
 }

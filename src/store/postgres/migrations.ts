@@ -122,6 +122,15 @@ export const POSTGRES_MIGRATIONS: {
       );
     `,
   },
+  {
+    version: 4,
+    name: "tag state and parent ids on links",
+    sql: `
+      ALTER TABLE links ADD COLUMN tags JSONB;
+      ALTER TABLE links ADD COLUMN rule_tags JSONB;
+      ALTER TABLE links ADD COLUMN parent_ghl_id TEXT;
+    `,
+  },
 ];
 
 /** Lock id that serialises migrations when several processes start at once. */

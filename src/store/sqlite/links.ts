@@ -11,10 +11,13 @@ interface LinkRow {
   deleted_at: number | null;
   source_updated_at: number | null;
   updated_at: number;
+  tags: string | null;
+  rule_tags: string | null;
+  parent_ghl_id: string | null;
 }
 
 export function rowToLink(row: LinkRow): Link {
-  return {
+  const link: Link = {
     entity: row.entity as Link["entity"],
     ghlLocationId: row.ghl_location_id,
     ghlId: row.ghl_id,
@@ -25,26 +28,47 @@ export function rowToLink(row: LinkRow): Link {
     sourceUpdatedAt: row.source_updated_at,
     updatedAt: row.updated_at,
   };
+  // The optional fields are left out when unset, as the Link type allows.
+  if (row.tags !== null) link.tags = JSON.parse(row.tags) as string[];
+  if (row.rule_tags !== null)
+    link.ruleTags = JSON.parse(row.rule_tags) as string[];
+  if (row.parent_ghl_id !== null) link.parentGhlId = row.parent_ghl_id;
+  return link;
 }
 
 /** Inserts or replaces links; call inside the caller's transaction. */
 export function writeLinks(db: Database, links: Link[]): void {
   if (links.length === 0) return;
   const statement = db.prepare(`
-    INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at)
-    VALUES (@entity, @ghlLocationId, @ghlId, @coopelAccountId, @coopelId, @fieldHashes, @deletedAt, @sourceUpdatedAt, @updatedAt)
+    INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at, tags, rule_tags, parent_ghl_id)
+    VALUES (@entity, @ghlLocationId, @ghlId, @coopelAccountId, @coopelId, @fieldHashes, @deletedAt, @sourceUpdatedAt, @updatedAt, @tags, @ruleTags, @parentGhlId)
     ON CONFLICT (entity, ghl_location_id, ghl_id) DO UPDATE SET
       coopel_account_id = excluded.coopel_account_id,
       coopel_id = excluded.coopel_id,
       field_hashes = excluded.field_hashes,
       deleted_at = excluded.deleted_at,
       source_updated_at = excluded.source_updated_at,
-      updated_at = excluded.updated_at`);
+      updated_at = excluded.updated_at,
+      tags = excluded.tags,
+      rule_tags = excluded.rule_tags,
+      parent_ghl_id = excluded.parent_ghl_id`);
   for (const link of links) {
     statement.run({
-      ...link,
-      sourceUpdatedAt: link.sourceUpdatedAt ?? null,
+      entity: link.entity,
+      ghlLocationId: link.ghlLocationId,
+      ghlId: link.ghlId,
+      coopelAccountId: link.coopelAccountId,
+      coopelId: link.coopelId,
       fieldHashes: JSON.stringify(link.fieldHashes),
+      deletedAt: link.deletedAt,
+      sourceUpdatedAt: link.sourceUpdatedAt ?? null,
+      updatedAt: link.updatedAt,
+      tags: link.tags == null ? null : JSON.stringify(link.tags),
+      ruleTags:
+        link.ruleTags && link.ruleTags.length > 0
+          ? JSON.stringify(link.ruleTags)
+          : null,
+      parentGhlId: link.parentGhlId ?? null,
     });
   }
 }

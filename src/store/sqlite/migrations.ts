@@ -107,6 +107,15 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       CREATE INDEX jobs_dead ON jobs (finished_at) WHERE state = 'dead';
     `,
   },
+  {
+    version: 4,
+    name: "tag state and parent ids on links",
+    sql: `
+      ALTER TABLE links ADD COLUMN tags TEXT;
+      ALTER TABLE links ADD COLUMN rule_tags TEXT;
+      ALTER TABLE links ADD COLUMN parent_ghl_id TEXT;
+    `,
+  },
 ];
 
 /** Applies the migrations that the database has not seen yet; returns the versions applied. */
