@@ -25,10 +25,11 @@ export function rowToLink(row: LinkRow): Link {
     coopelId: row.coopel_id,
     fieldHashes: JSON.parse(row.field_hashes) as Record<string, string>,
     deletedAt: row.deleted_at,
-    sourceUpdatedAt: row.source_updated_at,
     updatedAt: row.updated_at,
   };
   // The optional fields are left out when unset, as the Link type allows.
+  if (row.source_updated_at !== null)
+    link.sourceUpdatedAt = row.source_updated_at;
   if (row.tags !== null) link.tags = JSON.parse(row.tags) as string[];
   if (row.rule_tags !== null)
     link.ruleTags = JSON.parse(row.rule_tags) as string[];
