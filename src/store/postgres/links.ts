@@ -9,6 +9,7 @@ interface LinkRow {
   coopel_id: string | null;
   field_hashes: Record<string, string>;
   deleted_at: number | null;
+  source_updated_at: number | null;
   updated_at: number;
 }
 
@@ -21,6 +22,7 @@ function rowToLink(row: LinkRow): Link {
     coopelId: row.coopel_id,
     fieldHashes: row.field_hashes,
     deletedAt: row.deleted_at,
+    sourceUpdatedAt: row.source_updated_at,
     updatedAt: row.updated_at,
   };
 }
@@ -40,13 +42,14 @@ export async function writeLinks(
     );
   const rows = [...byKey.values()];
   await client.query(
-    `INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, updated_at)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::bigint[])
+    `INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::bigint[], $9::bigint[])
      ON CONFLICT (entity, ghl_location_id, ghl_id) DO UPDATE SET
        coopel_account_id = excluded.coopel_account_id,
        coopel_id = excluded.coopel_id,
        field_hashes = excluded.field_hashes,
        deleted_at = excluded.deleted_at,
+       source_updated_at = excluded.source_updated_at,
        updated_at = excluded.updated_at`,
     [
       rows.map((l) => l.entity),
@@ -56,6 +59,7 @@ export async function writeLinks(
       rows.map((l) => l.coopelId),
       rows.map((l) => JSON.stringify(l.fieldHashes)),
       rows.map((l) => l.deletedAt),
+      rows.map((l) => l.sourceUpdatedAt ?? null),
       rows.map((l) => l.updatedAt),
     ],
   );
