@@ -8,9 +8,6 @@ import {
   classifyApiError,
   duplicateContactId,
 } from "../src/engine/errors.js";
-import { openSqlite } from "../src/store/sqlite/database.js";
-import { SqliteQueue } from "../src/queue/sqlite-queue.js";
-import type { InboxEvent } from "../src/engine/ports.js";
 import {
   startGhlSandbox,
   type GhlSandbox,
@@ -419,40 +416,4 @@ describe("rate limits", () => {
     expect(harness.coopel.contacts.size).toBe(25);
     expect(harness.coopel.requests.filter((r) => r.status === 429)).toEqual([]);
   }, 60_000);
-});
-
-describe("queue pauses", () => {
-  it("a paused location holds only its own jobs", async () => {
-    const db = openSqlite({ file: ":memory:", synchronous: "normal" });
-    const queue = new SqliteQueue(db);
-    const event = (accountId: string, id: string): InboxEvent => ({
-      source: "ghl",
-      accountId,
-      type: "ContactCreate",
-      orderingKey: `ghl:${accountId}:contact:${id}`,
-      deliveryId: `${accountId}-${id}`,
-      receivedAt: Date.now(),
-      payload: { id },
-    });
-    await queue.enqueue([event("busy", "1"), event("busy", "2")]);
-    const [first] = await queue.claim("w", 1, 10_000);
-    await queue.pauseAccount(first!, {
-      system: "ghl",
-      accountId: "busy",
-      reason: "token_invalid",
-      message: "HTTP 401",
-      pausedAt: Date.now(),
-      retryAt: Date.now() + 60_000,
-    });
-    await queue.enqueue([event("calm", "3")]);
-    const claimed = await queue.claim("w", 10, 10_000);
-    expect(claimed.map((job) => job.event.accountId)).toEqual(["calm"]);
-    expect(await queue.resumeAccount("ghl", "busy")).toBe(true);
-    const after = await queue.claim("w", 10, 10_000);
-    expect(after.map((job) => job.event.payload.id)).toEqual(["1", "2"]);
-    // The paused attempt was given back.
-    expect(after[0]!.attempt).toBe(1);
-    await queue.close();
-    db.close();
-  });
 });

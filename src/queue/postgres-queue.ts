@@ -1,12 +1,18 @@
 import { EventEmitter } from "node:events";
 import pg from "pg";
 import type {
+  AccountPause,
+  ClaimOptions,
   Completion,
+  DeadLetter,
+  DeadLetterFilter,
   EnqueueResult,
   InboxEvent,
   Job,
   JobFailure,
   Queue,
+  RequestSummary,
+  Source,
 } from "../engine/ports.js";
 import { inTransaction } from "../store/postgres/database.js";
 import { writeLinks } from "../store/postgres/links.js";
@@ -34,6 +40,23 @@ interface JobRow {
   received_at: number;
   payload: Record<string, unknown>;
   attempt: number;
+  source_updated_at: number | null;
+}
+
+interface DeadRow extends JobRow {
+  error_class: JobFailure["errorClass"];
+  last_error: string | null;
+  requests: RequestSummary[] | null;
+  finished_at: number;
+}
+
+interface PauseRow {
+  system: Source;
+  account_id: string;
+  reason: string;
+  message: string;
+  paused_at: number;
+  retry_at: number;
 }
 
 /** First key of the advisory locks on ordering keys (the second is the key's hash). */
@@ -62,6 +85,10 @@ export interface PostgresQueueOptions {
  * and unblocks the next job of its key in one transaction, shared by the
  * jobs that finish together. A NOTIFY after each enqueue wakes idle workers
  * in every process, and polling covers a lost notification.
+ *
+ * Claims skip the jobs of paused accounts (see claim_jobs). Coalescing and
+ * dead-letter replays change the jobs of a key under the key's lock, so they
+ * never race an enqueue or a completion of that key.
  */
 export class PostgresQueue implements Queue {
   private readonly emitter = new EventEmitter();
@@ -150,14 +177,17 @@ export class PostgresQueue implements Queue {
       const accepted = events.filter((_, i) => results[i] === "accepted");
       if (accepted.length > 0) {
         await client.query(
-          `INSERT INTO jobs (source, account_id, type, ordering_key, delivery_id, received_at, payload, run_at, blocked)
-           SELECT source, account_id, type, ordering_key, delivery_id, received_at, payload, received_at,
+          `INSERT INTO jobs (source, account_id, type, ordering_key, delivery_id, received_at, payload, run_at,
+             source_updated_at, blocked)
+           SELECT source, account_id, type, ordering_key, delivery_id, received_at, payload, run_at, source_updated_at,
              row_number() OVER (PARTITION BY ordering_key ORDER BY position) > 1
                OR EXISTS (
                  SELECT 1 FROM jobs AS earlier
                  WHERE earlier.ordering_key = input.ordering_key AND earlier.state IN ('pending', 'running'))
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::json[])
-             WITH ORDINALITY AS input(source, account_id, type, ordering_key, delivery_id, received_at, payload, position)
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::json[],
+               $8::bigint[], $9::bigint[])
+             WITH ORDINALITY AS input(source, account_id, type, ordering_key, delivery_id, received_at, payload,
+               run_at, source_updated_at, position)
            ORDER BY position`,
           [
             accepted.map((e) => e.source),
@@ -167,6 +197,8 @@ export class PostgresQueue implements Queue {
             accepted.map((e) => e.deliveryId),
             accepted.map((e) => e.receivedAt),
             accepted.map((e) => JSON.stringify(e.payload)),
+            accepted.map((e) => e.runAt ?? e.receivedAt),
+            accepted.map((e) => e.sourceUpdatedAt ?? null),
           ],
         );
         await client.query("SELECT pg_notify($1, '')", [CHANNEL]);
@@ -179,11 +211,33 @@ export class PostgresQueue implements Queue {
     workerId: string,
     limit: number,
     leaseMs: number,
+    options: ClaimOptions = {},
   ): Promise<Job[]> {
-    const { rows } = await this.pool.query<JobRow>(
-      "SELECT * FROM claim_jobs($1, $2, $3, $4)",
-      [workerId, leaseMs, this.now(), limit],
-    );
+    const now = this.now();
+    const coalesceTypes = new Set(options.coalesceTypes ?? []);
+    const claimSql = "SELECT * FROM claim_jobs($1, $2, $3, $4)";
+    const claimParams = [workerId, leaseMs, now, limit];
+    let rows: JobRow[];
+    if (coalesceTypes.size === 0) {
+      rows = (await this.pool.query<JobRow>(claimSql, claimParams)).rows;
+    } else {
+      rows = await inTransaction(this.pool, async (client) => {
+        const claimed = (await client.query<JobRow>(claimSql, claimParams))
+          .rows;
+        const chosen: JobRow[] = [];
+        for (const row of claimed)
+          chosen.push(
+            coalesceTypes.has(row.type)
+              ? await coalesce(client, row, coalesceTypes, {
+                  workerId,
+                  now,
+                  leaseMs,
+                })
+              : row,
+          );
+        return chosen;
+      });
+    }
     return rows.sort((a, b) => a.id - b.id).map(rowToJob);
   }
 
@@ -257,6 +311,20 @@ export class PostgresQueue implements Queue {
         ],
       );
       await unblockNext(client, keys);
+      // A job of an account that ran to the end after its pause was due
+      // shows the account works again.
+      await client.query(
+        `DELETE FROM account_pauses AS p
+         USING unnest($1::text[], $2::text[]) AS done(source, account_id)
+         WHERE p.retry_at <= $3
+           AND ((p.system = done.source AND p.account_id = done.account_id)
+             OR (p.system = 'coopel' AND done.source = 'ghl'))`,
+        [
+          batch.map((item) => item.job.event.source),
+          batch.map((item) => item.job.event.accountId),
+          finishedAt,
+        ],
+      );
     });
   }
 
@@ -313,6 +381,113 @@ export class PostgresQueue implements Queue {
       "SELECT MIN(received_at) AS at FROM jobs WHERE state IN ('pending', 'running')",
     );
     return rows[0]?.at ?? null;
+  }
+
+  async pauseAccount(job: Job, pause: AccountPause): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      await client.query(
+        `INSERT INTO account_pauses (system, account_id, reason, message, paused_at, retry_at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (system, account_id) DO UPDATE SET
+           reason = excluded.reason, message = excluded.message, retry_at = excluded.retry_at,
+           paused_at = CASE WHEN account_pauses.retry_at > excluded.paused_at
+             THEN account_pauses.paused_at ELSE excluded.paused_at END`,
+        [
+          pause.system,
+          pause.accountId,
+          pause.reason,
+          pause.message,
+          pause.pausedAt,
+          pause.retryAt,
+        ],
+      );
+      // The attempt that met the pause is given back.
+      await client.query(
+        `UPDATE jobs SET state = 'pending', attempt = GREATEST(attempt - 1, 0), run_at = $2, last_error = $3,
+           error_class = 'account', requests = '[]', lease_owner = NULL
+         WHERE id = $1`,
+        [Number(job.id), this.now(), pause.message],
+      );
+    });
+  }
+
+  async resumeAccount(system: Source, accountId: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      "DELETE FROM account_pauses WHERE system = $1 AND account_id = $2",
+      [system, accountId],
+    );
+    const resumed = (rowCount ?? 0) > 0;
+    if (resumed) {
+      await this.pool.query("SELECT pg_notify($1, '')", [CHANNEL]);
+      this.emitter.emit("enqueued");
+    }
+    return resumed;
+  }
+
+  async listPausedAccounts(): Promise<AccountPause[]> {
+    const { rows } = await this.pool.query<PauseRow>(
+      "SELECT * FROM account_pauses WHERE retry_at > $1 ORDER BY paused_at",
+      [this.now()],
+    );
+    return rows.map((row) => ({
+      system: row.system,
+      accountId: row.account_id,
+      reason: row.reason,
+      message: row.message,
+      pausedAt: row.paused_at,
+      retryAt: row.retry_at,
+    }));
+  }
+
+  async listDeadLetters(filter: DeadLetterFilter): Promise<DeadLetter[]> {
+    const { where, params } = deadLetterWhere(filter);
+    const limit =
+      filter.limit !== undefined ? `LIMIT ${sqlLimit(filter.limit)}` : "";
+    const { rows } = await this.pool.query<DeadRow>(
+      `SELECT * FROM jobs WHERE ${where} ORDER BY id ${limit}`,
+      params,
+    );
+    return rows.map((row) => ({
+      id: String(row.id),
+      event: rowToJob(row).event,
+      errorClass: row.error_class,
+      lastError: row.last_error ?? "",
+      requests: row.requests ?? [],
+      attempts: row.attempt,
+      finishedAt: row.finished_at,
+    }));
+  }
+
+  async replayDeadLetters(filter: DeadLetterFilter): Promise<number> {
+    const { where, params } = deadLetterWhere(filter);
+    const limit =
+      filter.limit !== undefined ? `LIMIT ${sqlLimit(filter.limit)}` : "";
+    const replayed = await inTransaction(this.pool, async (client) => {
+      const { rows: matching } = await client.query<{
+        id: number;
+        ordering_key: string;
+      }>(
+        `SELECT id, ordering_key FROM jobs WHERE ${where} ORDER BY id ${limit}`,
+        params,
+      );
+      if (matching.length === 0) return 0;
+      const keys = [...new Set(matching.map((row) => row.ordering_key))];
+      await lockOrderingKeys(client, keys);
+      // A job that stopped being dead since the select (an earlier replay
+      // that committed first) is left alone.
+      const { rowCount } = await client.query(
+        `UPDATE jobs SET state = 'pending', attempt = 1, run_at = $2, outcome = NULL,
+           finished_at = NULL, lease_owner = NULL
+         WHERE id = ANY($1::bigint[]) AND state = 'dead'`,
+        [matching.map((row) => row.id), this.now()],
+      );
+      await reblock(client, keys);
+      if ((rowCount ?? 0) > 0)
+        await client.query("SELECT pg_notify($1, '')", [CHANNEL]);
+      return rowCount ?? 0;
+    });
+    if (replayed > 0) this.emitter.emit("enqueued");
+    return replayed;
   }
 
   async depth(): Promise<number> {
@@ -396,6 +571,135 @@ async function unblockNext(
   );
 }
 
+/**
+ * Recomputes which pending jobs of each key wait, after replayed dead jobs
+ * joined them: only the oldest unfinished job of a key runs, and none while
+ * another job of the key runs. Call it holding the keys' locks.
+ */
+async function reblock(client: pg.PoolClient, keys: string[]): Promise<void> {
+  await client.query(
+    `UPDATE jobs AS j SET blocked = NOT (j.id = k.head AND NOT k.running)
+     FROM (
+       SELECT key,
+         (SELECT min(a.id) FROM jobs AS a
+          WHERE a.ordering_key = key AND a.state IN ('pending', 'running')) AS head,
+         EXISTS (SELECT 1 FROM jobs AS r WHERE r.ordering_key = key AND r.state = 'running') AS running
+       FROM unnest($1::text[]) AS key) AS k
+     WHERE j.ordering_key = k.key AND j.state = 'pending'
+       AND j.blocked IS DISTINCT FROM NOT (j.id = k.head AND NOT k.running)`,
+    [keys],
+  );
+}
+
+/** The worker, clock and lease of a claim, for a job handed out in place of the one it took. */
+interface ClaimContext {
+  workerId: string;
+  now: number;
+  leaseMs: number;
+}
+
+/**
+ * Collapses the claimed `first` job and the pending jobs right after it with
+ * the same key and a coalescible type into the newest by source update time
+ * (then by id). Marks the others skipped and returns the job to run, leased
+ * to the worker. The following jobs wait behind `first`, so no other worker
+ * holds them; the key's lock keeps enqueues, completions and replays of the
+ * key out meanwhile. When another transaction holds that lock, the job runs
+ * alone rather than waiting, so a claim never waits on a key.
+ */
+async function coalesce(
+  client: pg.PoolClient,
+  first: JobRow,
+  coalesceTypes: ReadonlySet<string>,
+  context: ClaimContext,
+): Promise<JobRow> {
+  const { rows: lock } = await client.query<{ locked: boolean }>(
+    "SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked",
+    [KEY_LOCK_CLASS, first.ordering_key],
+  );
+  if (!lock[0]!.locked) return first;
+  const { rows: following } = await client.query<JobRow>(
+    `SELECT * FROM jobs WHERE ordering_key = $1 AND id > $2 AND state = 'pending'
+     ORDER BY id FOR UPDATE`,
+    [first.ordering_key, first.id],
+  );
+  // The claim already counted this attempt of `first`; the others count theirs when they run.
+  const run = [{ ...first, attempt: first.attempt - 1 }];
+  for (const row of following) {
+    if (!coalesceTypes.has(row.type)) break;
+    run.push(row);
+  }
+  if (run.length === 1) return first;
+
+  const ordered = [...run].sort((a, b) =>
+    isNewer(a, b) ? 1 : isNewer(b, a) ? -1 : 0,
+  );
+  const newest = ordered[ordered.length - 1]!;
+  await client.query(
+    `UPDATE jobs SET state = 'done', outcome = 'skipped', reason = 'coalesced', finished_at = $2,
+       lease_owner = NULL
+     WHERE id = ANY($1::bigint[])`,
+    [run.filter((row) => row !== newest).map((row) => row.id), context.now],
+  );
+  // Updates may leave out unchanged fields, so the kept payload is the
+  // merge of the run, older first. An older job may have sent a create whose
+  // outcome is unknown, so the kept job inherits the highest attempt count
+  // and looks up before creating.
+  const merged: Record<string, unknown> = {};
+  for (const row of ordered) Object.assign(merged, row.payload);
+  const attempt = Math.max(...run.map((row) => row.attempt)) + 1;
+  const { rows } = await client.query<JobRow>(
+    `UPDATE jobs SET state = 'running', blocked = FALSE, attempt = $2, payload = $3,
+       lease_owner = $4, lease_until = $5
+     WHERE id = $1
+     RETURNING *`,
+    [
+      newest.id,
+      attempt,
+      JSON.stringify(merged),
+      context.workerId,
+      context.now + context.leaseMs,
+    ],
+  );
+  return rows[0]!;
+}
+
+function isNewer(row: JobRow, than: JobRow): boolean {
+  const a = row.source_updated_at ?? -Infinity;
+  const b = than.source_updated_at ?? -Infinity;
+  return a !== b ? a > b : row.id > than.id;
+}
+
+function sqlLimit(limit: number): number {
+  return Math.max(0, Math.trunc(limit));
+}
+
+/** Builds the WHERE clause of dead jobs matching `filter`, with positional parameters. */
+function deadLetterWhere(filter: DeadLetterFilter): {
+  where: string;
+  params: unknown[];
+} {
+  const conditions = ["state = 'dead'"];
+  const params: unknown[] = [];
+  const add = (sql: (placeholder: string) => string, value: unknown) => {
+    params.push(value);
+    conditions.push(sql(`$${params.length}`));
+  };
+  if (filter.ids !== undefined)
+    add(
+      (p) => `id = ANY(${p}::bigint[])`,
+      filter.ids.map(Number).filter((id) => Number.isSafeInteger(id)),
+    );
+  if (filter.accountId !== undefined)
+    add((p) => `account_id = ${p}`, filter.accountId);
+  if (filter.type !== undefined) add((p) => `type = ${p}`, filter.type);
+  if (filter.errorClass !== undefined)
+    add((p) => `error_class = ${p}`, filter.errorClass);
+  if (filter.since !== undefined)
+    add((p) => `finished_at >= ${p}::bigint`, filter.since);
+  return { where: conditions.join(" AND "), params };
+}
+
 function rowToJob(row: JobRow): Job {
   return {
     id: String(row.id),
@@ -407,6 +711,7 @@ function rowToJob(row: JobRow): Job {
       orderingKey: row.ordering_key,
       deliveryId: row.delivery_id,
       receivedAt: row.received_at,
+      sourceUpdatedAt: row.source_updated_at,
       payload: row.payload,
     },
   };

@@ -21,7 +21,9 @@ afterAll(async () => {
 
 queueStoreContract("PostgreSQL", async (now) => {
   const pool = openPostgres({ url: database.url });
-  await pool.query("TRUNCATE jobs, deliveries, links RESTART IDENTITY");
+  await pool.query(
+    "TRUNCATE jobs, deliveries, links, account_pauses RESTART IDENTITY",
+  );
   const queue = new PostgresQueue(pool, { url: database.url, now });
   const store = new PostgresStore(pool);
   return {

@@ -26,6 +26,7 @@ function event(key: string, overrides: Partial<InboxEvent> = {}): InboxEvent {
     orderingKey: key,
     deliveryId: null,
     receivedAt: T0,
+    sourceUpdatedAt: null,
     payload: { id: key, note: "ünïcode ✓", nested: { n: 1.5, list: [1, "a"] } },
     ...overrides,
   };
@@ -40,6 +41,7 @@ function link(ghlId: string, overrides: Partial<Link> = {}): Link {
     coopelId: `c-${ghlId}`,
     fieldHashes: { email: "h1", first_name: "h2" },
     deletedAt: null,
+    sourceUpdatedAt: null,
     updatedAt: T0,
     ...overrides,
   };
@@ -280,6 +282,311 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
         const stats = await store.eventStats(0);
         expect(stats.failed).toBe(1);
         expect(stats.pending).toBe(1);
+      });
+    });
+
+    describe("source update times and run times", () => {
+      it("keeps the source update time of a job and of a link", async () => {
+        const given = event("a", { sourceUpdatedAt: T0 - 42 });
+        await queue.enqueue([given]);
+        const [job] = await queue.claim("w1", 10, 30_000);
+        expect(job?.event).toEqual(given);
+        const stamped = link("g1", { sourceUpdatedAt: T0 - 42 });
+        await queue.complete(job!, completion({ links: [stamped] }));
+        expect(await store.getLink("contact", "loc-1", "g1")).toEqual(stamped);
+      });
+
+      it("claims a job no earlier than its run time", async () => {
+        await queue.enqueue([event("a", { runAt: T0 + 1_000 }), event("b")]);
+        const first = await queue.claim("w1", 10, 30_000);
+        expect(first.map((j) => j.event.orderingKey)).toEqual(["b"]);
+        clock += 1_000;
+        const later = await queue.claim("w1", 10, 30_000);
+        expect(later.map((j) => j.event.orderingKey)).toEqual(["a"]);
+      });
+    });
+
+    describe("coalescing", () => {
+      const updates = { coalesceTypes: ["ContactUpdate"] };
+
+      it("runs the newest of consecutive updates of a key with the merged payload", async () => {
+        await queue.enqueue([
+          event("a", {
+            sourceUpdatedAt: T0 + 1,
+            payload: { n: 1, first: "x" },
+          }),
+          event("a", { sourceUpdatedAt: T0 + 3, payload: { n: 3 } }),
+          event("a", { sourceUpdatedAt: T0 + 2, payload: { n: 2, last: "y" } }),
+          event("b", { payload: { n: 9 } }),
+        ]);
+        const jobs = await queue.claim("w1", 10, 30_000, updates);
+        expect(
+          jobs.map((j) => [j.event.orderingKey, j.event.payload, j.attempt]),
+        ).toEqual([
+          // The newest by source time wins over the last to arrive.
+          ["a", { n: 3, first: "x", last: "y" }, 1],
+          ["b", { n: 9 }, 1],
+        ]);
+        expect(jobs[0]!.event.sourceUpdatedAt).toBe(T0 + 3);
+        expect(await queue.depth()).toBe(2);
+        const stats = await store.eventStats(0);
+        expect(stats.skipped).toBe(2);
+        await queue.complete(jobs[0]!, completion());
+        await queue.complete(jobs[1]!, completion());
+        expect(await queue.claim("w1", 10, 30_000, updates)).toEqual([]);
+        expect(await queue.depth()).toBe(0);
+      });
+
+      it("breaks ties by arrival, and keeps the highest attempt of the run", async () => {
+        await queue.enqueue([
+          event("a", { payload: { n: 1 } }),
+          event("a", { payload: { n: 2 } }),
+        ]);
+        const [first] = await queue.claim("w1", 10, 30_000);
+        await queue.retry(first!, clock, failure);
+        const [merged] = await queue.claim("w1", 10, 30_000, updates);
+        expect(merged?.event.payload).toEqual({ n: 2 });
+        expect(merged?.attempt).toBe(2);
+        expect(merged?.id).not.toBe(first!.id);
+        await queue.complete(merged!, completion());
+        expect(await queue.depth()).toBe(0);
+      });
+
+      it("never merges across a job of another type", async () => {
+        await queue.enqueue([
+          event("a", { payload: { n: 1 } }),
+          event("a", { payload: { n: 2 } }),
+          event("a", { type: "ContactDelete", payload: { n: 3 } }),
+          event("a", { payload: { n: 4 } }),
+          event("a", { payload: { n: 5 } }),
+        ]);
+        const seen: unknown[] = [];
+        for (let round = 0; round < 5; round++) {
+          const [job] = await queue.claim("w1", 10, 30_000, updates);
+          if (!job) break;
+          seen.push(job.event.payload.n);
+          expect(await queue.claim("w2", 10, 30_000, updates)).toEqual([]);
+          await queue.complete(job, completion());
+        }
+        expect(seen).toEqual([2, 3, 5]);
+      });
+
+      it("never hands one key to two concurrent claimers while merging", async () => {
+        const events = Array.from({ length: 60 }, (_, i) =>
+          event(`k${i % 6}`, {
+            type: i % 7 === 0 ? "ContactDelete" : "ContactUpdate",
+            payload: { [`f${i}`]: i, n: i },
+          }),
+        );
+        await queue.enqueue(events);
+        const last = new Map<string, number>();
+        let finished = 0;
+        for (let round = 0; round < 60 && (await queue.depth()) > 0; round++) {
+          const claimed = (
+            await Promise.all(
+              ["w1", "w2", "w3"].map((w) => queue.claim(w, 4, 30_000, updates)),
+            )
+          ).flat();
+          const keys = claimed.map((j) => j.event.orderingKey);
+          expect(new Set(keys).size).toBe(keys.length);
+          for (const job of claimed) {
+            const n = job.event.payload.n as number;
+            expect(n).toBeGreaterThan(last.get(job.event.orderingKey) ?? -1);
+            last.set(job.event.orderingKey, n);
+          }
+          await Promise.all(
+            claimed.map((j) => queue.complete(j, completion())),
+          );
+          finished += claimed.length;
+        }
+        expect(await queue.depth()).toBe(0);
+        // Every key ends with its last event, and merging saved runs.
+        expect([...last.values()].sort((a, b) => a - b)).toEqual([
+          54, 55, 56, 57, 58, 59,
+        ]);
+        expect(finished).toBeLessThan(events.length);
+      });
+
+      it("merges nothing without coalescible types", async () => {
+        await queue.enqueue([
+          event("a", { payload: { n: 1 } }),
+          event("a", { payload: { n: 2 } }),
+        ]);
+        const [first] = await queue.claim("w1", 10, 30_000);
+        expect(first?.event.payload).toEqual({ n: 1 });
+        await queue.complete(first!, completion());
+        const [second] = await queue.claim("w1", 10, 30_000, {});
+        expect(second?.event.payload).toEqual({ n: 2 });
+      });
+    });
+
+    describe("account pauses", () => {
+      const pause = (
+        system: "ghl" | "coopel",
+        accountId: string,
+        retryAt = T0 + 60_000,
+      ) => ({
+        system,
+        accountId,
+        reason: "token_invalid",
+        message: "HTTP 401",
+        pausedAt: clock,
+        retryAt,
+      });
+
+      it("holds only the paused account's jobs and gives the attempt back", async () => {
+        await queue.enqueue([
+          event("busy-1", { accountId: "busy", payload: { id: "1" } }),
+          event("busy-2", { accountId: "busy", payload: { id: "2" } }),
+        ]);
+        const [first] = await queue.claim("w", 1, 10_000);
+        await queue.pauseAccount(first!, pause("ghl", "busy"));
+        expect(await queue.listPausedAccounts()).toEqual([
+          pause("ghl", "busy"),
+        ]);
+        await queue.enqueue([event("calm-3", { accountId: "calm" })]);
+        const claimed = await queue.claim("w", 10, 10_000);
+        expect(claimed.map((job) => job.event.accountId)).toEqual(["calm"]);
+        expect(await queue.resumeAccount("ghl", "busy")).toBe(true);
+        expect(await queue.resumeAccount("ghl", "busy")).toBe(false);
+        expect(await queue.listPausedAccounts()).toEqual([]);
+        const after = await queue.claim("w", 10, 10_000);
+        expect(after.map((job) => job.event.payload.id)).toEqual(["1", "2"]);
+        expect(after[0]!.attempt).toBe(1);
+      });
+
+      it("holds every GHL job while a Coopel account is paused, and no Coopel job of another account", async () => {
+        await queue.enqueue([
+          event("g", { source: "ghl", accountId: "loc-1" }),
+          event("c1", { source: "coopel", accountId: "acct-1" }),
+          event("c2", { source: "coopel", accountId: "acct-2" }),
+        ]);
+        const [ghlJob] = await queue.claim("w", 1, 10_000);
+        expect(ghlJob?.event.orderingKey).toBe("g");
+        await queue.pauseAccount(ghlJob!, pause("coopel", "acct-1"));
+        const claimed = await queue.claim("w", 10, 10_000);
+        expect(claimed.map((job) => job.event.orderingKey)).toEqual(["c2"]);
+      });
+
+      it("claims again from the retry time, and clears the pause when a job then completes", async () => {
+        await queue.enqueue([event("a", { accountId: "busy" })]);
+        const [job] = await queue.claim("w", 1, 10_000);
+        await queue.pauseAccount(job!, pause("ghl", "busy", T0 + 5_000));
+        expect(await queue.claim("w", 10, 10_000)).toEqual([]);
+        clock = T0 + 5_000;
+        expect(await queue.listPausedAccounts()).toEqual([]);
+        const [again] = await queue.claim("w", 10, 10_000);
+        expect(again?.id).toBe(job!.id);
+        // A second pause while the first holds keeps the first pause time.
+        await queue.pauseAccount(again!, {
+          ...pause("ghl", "busy", T0 + 20_000),
+          pausedAt: T0 + 5_000,
+        });
+        const [pauseAgain] = await queue.listPausedAccounts();
+        expect(pauseAgain?.pausedAt).toBe(T0 + 5_000);
+        clock = T0 + 20_000;
+        const [third] = await queue.claim("w", 10, 10_000);
+        await queue.complete(third!, completion());
+        // Cleared, not just due: a later clock still finds no pause to lift.
+        expect(await queue.resumeAccount("ghl", "busy")).toBe(false);
+      });
+    });
+
+    describe("dead-letter list", () => {
+      async function killAll(
+        keys: string[],
+        errorClass: "permanent" | "account",
+      ) {
+        await queue.enqueue(
+          keys.map((k, i) =>
+            event(k, {
+              accountId: i % 2 === 0 ? "loc-1" : "loc-2",
+              type: i === 0 ? "ContactCreate" : "ContactUpdate",
+            }),
+          ),
+        );
+        const jobs = await queue.claim("w", keys.length, 10_000);
+        for (const job of jobs) {
+          clock += 10;
+          await queue.deadLetter(job, {
+            errorClass,
+            message: `gave up on ${job.event.orderingKey}`,
+            requests: [
+              { method: "POST", path: "/contacts", status: 400, durationMs: 5 },
+            ],
+          });
+        }
+        return jobs;
+      }
+
+      it("lists dead jobs with their failure, filtered", async () => {
+        const jobs = await killAll(["a", "b", "c"], "permanent");
+        const all = await queue.listDeadLetters({});
+        expect(all).toEqual(
+          jobs.map((job, i) => ({
+            id: job.id,
+            event: job.event,
+            errorClass: "permanent",
+            lastError: `gave up on ${job.event.orderingKey}`,
+            requests: [
+              { method: "POST", path: "/contacts", status: 400, durationMs: 5 },
+            ],
+            attempts: 1,
+            finishedAt: T0 + 10 * (i + 1),
+          })),
+        );
+        const ids = (filter: Parameters<Queue["listDeadLetters"]>[0]) =>
+          queue
+            .listDeadLetters(filter)
+            .then((list) => list.map((d) => d.event.orderingKey));
+        expect(await ids({ accountId: "loc-2" })).toEqual(["b"]);
+        expect(await ids({ type: "ContactUpdate" })).toEqual(["b", "c"]);
+        expect(await ids({ since: T0 + 20 })).toEqual(["b", "c"]);
+        expect(await ids({ ids: [jobs[2]!.id, "no-such-id"] })).toEqual(["c"]);
+        expect(await ids({ ids: [] })).toEqual([]);
+        expect(await ids({ errorClass: "account" })).toEqual([]);
+        expect(await ids({ limit: 2 })).toEqual(["a", "b"]);
+      });
+
+      it("replays matching dead jobs once, as repeats", async () => {
+        await killAll(["a", "b", "c"], "permanent");
+        expect(
+          await queue.replayDeadLetters({ type: "ContactUpdate", limit: 1 }),
+        ).toBe(1);
+        expect(await queue.replayDeadLetters({ accountId: "loc-1" })).toBe(2);
+        expect(await queue.replayDeadLetters({})).toBe(0);
+        expect(await queue.listDeadLetters({})).toEqual([]);
+        const jobs = await queue.claim("w", 10, 10_000);
+        expect(jobs.map((j) => [j.event.orderingKey, j.attempt])).toEqual([
+          ["a", 2],
+          ["b", 2],
+          ["c", 2],
+        ]);
+      });
+
+      it("runs a replayed job ahead of later events of its key, after the running one", async () => {
+        await queue.enqueue([
+          event("a", { payload: { n: 1 } }),
+          event("a", { payload: { n: 2 } }),
+          event("a", { payload: { n: 3 } }),
+        ]);
+        const [dead] = await queue.claim("w", 10, 10_000);
+        await queue.deadLetter(dead!, { ...failure, errorClass: "permanent" });
+        const [running] = await queue.claim("w", 10, 10_000);
+        expect(running?.event.payload.n).toBe(2);
+        expect(await queue.replayDeadLetters({ ids: [dead!.id] })).toBe(1);
+        expect(await queue.claim("w", 10, 10_000)).toEqual([]);
+        await queue.complete(running!, completion());
+        const order: unknown[] = [];
+        for (let round = 0; round < 3; round++) {
+          const jobs = await queue.claim("w", 10, 10_000);
+          expect(jobs.length).toBeLessThanOrEqual(1);
+          if (jobs.length === 0) break;
+          order.push(jobs[0]!.event.payload.n);
+          await queue.complete(jobs[0]!, completion());
+        }
+        expect(order).toEqual([1, 3]);
+        expect(await queue.depth()).toBe(0);
       });
     });
 

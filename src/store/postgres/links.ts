@@ -9,6 +9,7 @@ interface LinkRow {
   coopel_id: string | null;
   field_hashes: Record<string, string>;
   deleted_at: number | null;
+  source_updated_at: number | null;
   updated_at: number;
   tags: string[] | null;
   rule_tags: string[] | null;
@@ -26,6 +27,9 @@ function rowToLink(row: LinkRow): Link {
     deletedAt: row.deleted_at,
     updatedAt: row.updated_at,
   };
+  // The optional fields are left out when unset, as the Link type allows.
+  if (row.source_updated_at !== null)
+    link.sourceUpdatedAt = row.source_updated_at;
   if (row.tags !== null) link.tags = row.tags;
   if (row.rule_tags !== null) link.ruleTags = row.rule_tags;
   if (row.parent_ghl_id !== null) link.parentGhlId = row.parent_ghl_id;
@@ -47,13 +51,14 @@ export async function writeLinks(
     );
   const rows = [...byKey.values()];
   await client.query(
-    `INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, updated_at, tags, rule_tags, parent_ghl_id)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::bigint[], $9::jsonb[], $10::jsonb[], $11::text[])
+    `INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at, tags, rule_tags, parent_ghl_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::bigint[], $9::bigint[], $10::jsonb[], $11::jsonb[], $12::text[])
      ON CONFLICT (entity, ghl_location_id, ghl_id) DO UPDATE SET
        coopel_account_id = excluded.coopel_account_id,
        coopel_id = excluded.coopel_id,
        field_hashes = excluded.field_hashes,
        deleted_at = excluded.deleted_at,
+       source_updated_at = excluded.source_updated_at,
        updated_at = excluded.updated_at,
        tags = excluded.tags,
        rule_tags = excluded.rule_tags,
@@ -66,6 +71,7 @@ export async function writeLinks(
       rows.map((l) => l.coopelId),
       rows.map((l) => JSON.stringify(l.fieldHashes)),
       rows.map((l) => l.deletedAt),
+      rows.map((l) => l.sourceUpdatedAt ?? null),
       rows.map((l) => l.updatedAt),
       rows.map((l) => (l.tags == null ? null : JSON.stringify(l.tags))),
       rows.map((l) =>

@@ -123,6 +123,49 @@ export const POSTGRES_MIGRATIONS: {
     `,
   },
   {
+    version: 3,
+    name: "account pauses, source update times",
+    sql: `
+      CREATE TABLE account_pauses (
+        system TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        message TEXT NOT NULL,
+        paused_at BIGINT NOT NULL,
+        retry_at BIGINT NOT NULL,
+        PRIMARY KEY (system, account_id)
+      );
+      ALTER TABLE jobs ADD COLUMN source_updated_at BIGINT;
+      ALTER TABLE links ADD COLUMN source_updated_at BIGINT;
+      CREATE INDEX jobs_dead ON jobs (finished_at) WHERE state = 'dead';
+
+      -- As before, and a job is not claimed while a pause holds it: its own
+      -- account is paused, or it comes from GHL and a Coopel account is
+      -- paused. The columns added above are part of the rows it returns.
+      CREATE OR REPLACE FUNCTION claim_jobs(worker TEXT, lease_ms BIGINT, now_ms BIGINT, max_jobs INTEGER)
+      RETURNS SETOF jobs LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE jobs SET state = 'pending', lease_owner = NULL
+          WHERE state = 'running' AND lease_until < now_ms;
+        RETURN QUERY
+          UPDATE jobs SET state = 'running', attempt = attempt + 1,
+            lease_owner = worker, lease_until = now_ms + lease_ms
+          WHERE id IN (
+            SELECT j.id FROM jobs AS j
+            WHERE j.state = 'pending' AND NOT j.blocked AND j.run_at <= now_ms
+              AND NOT EXISTS (
+                SELECT 1 FROM account_pauses AS p
+                WHERE p.retry_at > now_ms
+                  AND ((p.system = j.source AND p.account_id = j.account_id)
+                    OR (p.system = 'coopel' AND j.source = 'ghl')))
+            ORDER BY j.id LIMIT max_jobs
+            FOR UPDATE SKIP LOCKED)
+          RETURNING *;
+      END;
+      $$;
+    `,
+  },
+  {
     version: 4,
     name: "tag state and parent ids on links",
     sql: `
