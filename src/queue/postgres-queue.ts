@@ -711,7 +711,10 @@ function rowToJob(row: JobRow): Job {
       orderingKey: row.ordering_key,
       deliveryId: row.delivery_id,
       receivedAt: row.received_at,
-      sourceUpdatedAt: row.source_updated_at,
+      // Left out when unknown, as the optional field of InboxEvent allows.
+      ...(row.source_updated_at !== null
+        ? { sourceUpdatedAt: row.source_updated_at }
+        : {}),
       payload: row.payload,
     },
   };

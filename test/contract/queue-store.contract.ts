@@ -26,7 +26,6 @@ function event(key: string, overrides: Partial<InboxEvent> = {}): InboxEvent {
     orderingKey: key,
     deliveryId: null,
     receivedAt: T0,
-    sourceUpdatedAt: null,
     payload: { id: key, note: "ünïcode ✓", nested: { n: 1.5, list: [1, "a"] } },
     ...overrides,
   };
@@ -41,7 +40,6 @@ function link(ghlId: string, overrides: Partial<Link> = {}): Link {
     coopelId: `c-${ghlId}`,
     fieldHashes: { email: "h1", first_name: "h2" },
     deletedAt: null,
-    sourceUpdatedAt: null,
     updatedAt: T0,
     ...overrides,
   };
