@@ -121,6 +121,8 @@ export async function runChaos(
       );
     }
     await sending;
+    // The last kill can come after the last delivery; draining needs a service.
+    if (service.url === null) await service.start();
     log(`chaos: all deliveries accepted after ${kills} kills; draining`);
 
     const dbFile = path.join(dir, "sync.db");
@@ -200,6 +202,12 @@ function writeConfig(
       },
     },
     coopel: { base_url: coopelUrl, token: COOPEL_TOKEN, timeout_ms: 1000 },
+    // The run drives contact events only and has no GHL API to read tasks from.
+    sync: {
+      tasks: { enabled: false },
+      notes: { enabled: false },
+      tags: { enabled: false },
+    },
     worker: {
       concurrency: 16,
       poll_ms: 20,

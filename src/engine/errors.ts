@@ -89,6 +89,7 @@ export type ErrorClass = "retryable" | "permanent" | "account";
 
 /** Why an account was paused. */
 export type AccountPauseReason =
+  | "connection_unavailable"
   | "token_invalid"
   | "missing_scope"
   | "wrong_location"
@@ -175,5 +176,22 @@ export class AttemptError extends Error {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.name = "AttemptError";
     this.requests = requests;
+  }
+}
+
+/**
+ * An account that cannot be called now for a reason only a person or time
+ * can fix, such as a connection that needs a new authorization. The worker
+ * pauses the account and keeps its jobs queued, without counting attempts.
+ */
+export class AccountUnavailableError extends Error {
+  override name = "AccountUnavailableError";
+  readonly system: "ghl" | "coopel";
+  readonly accountId: string;
+
+  constructor(system: "ghl" | "coopel", accountId: string, message: string) {
+    super(message);
+    this.system = system;
+    this.accountId = accountId;
   }
 }

@@ -4,6 +4,7 @@ import {
   AttemptError,
   classifyApiError,
   DeferralError,
+  AccountUnavailableError,
   type AccountPauseReason,
 } from "./errors.js";
 import type {
@@ -255,7 +256,9 @@ export class Worker {
     const account =
       root instanceof ApiError && root.account !== null
         ? root.account
-        : { system: job.event.source, accountId: job.event.accountId };
+        : root instanceof AccountUnavailableError
+          ? { system: root.system, accountId: root.accountId }
+          : { system: job.event.source, accountId: job.event.accountId };
     const now = Date.now();
     return {
       system: account.system,
@@ -299,6 +302,12 @@ function describeFailure(thrown: unknown): {
 } {
   const requests = thrown instanceof AttemptError ? thrown.requests : [];
   const error = rootError(thrown);
+  if (error instanceof AccountUnavailableError) {
+    return {
+      failure: { errorClass: "account", message: error.message, requests },
+      pauseReason: "connection_unavailable",
+    };
+  }
   if (error instanceof ApiError) {
     const { errorClass, pauseReason } = classifyApiError(error);
     return {

@@ -1,3 +1,4 @@
+import { AccountUnavailableError } from "../../engine/errors.js";
 import { randomUUID } from "node:crypto";
 import { ApiError } from "../../engine/errors.js";
 import type {
@@ -24,10 +25,7 @@ export type UnavailableReason =
  * should wait, not fail: the operator reconnects or GHL reactivates the
  * location, and the queued changes go out then.
  */
-// TODO: the worker counts these failures against worker.max_attempts, so a
-// connection that stays unavailable long enough dead-letters its jobs
-// (replayable) instead of holding them until it is reconnected.
-export class ConnectionUnavailableError extends Error {
+export class ConnectionUnavailableError extends AccountUnavailableError {
   override name = "ConnectionUnavailableError";
   readonly retryable = true;
 
@@ -36,7 +34,7 @@ export class ConnectionUnavailableError extends Error {
     readonly reason: UnavailableReason,
     message: string,
   ) {
-    super(message);
+    super("ghl", locationId, message);
   }
 }
 
