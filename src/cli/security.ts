@@ -1,4 +1,5 @@
 import type { LoadedConfig } from "../config/load.js";
+import { openStorage, type Storage } from "../runtime/service.js";
 import { hashPassword } from "../security/passwords.js";
 import { reencryptConnections } from "../security/reencrypt.js";
 import {
@@ -8,8 +9,6 @@ import {
   loadEncryptionKey,
   SecretBox,
 } from "../security/secret-box.js";
-import { SqliteConnectionStore } from "../store/sqlite/connections.js";
-import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
 
 /** Variables that hold the key `reencrypt` seals under. */
 export const NEW_KEY_VARIABLE = "GHL_COOPEL_SYNC_NEW_ENCRYPTION_KEY";
@@ -44,19 +43,16 @@ export async function runReencrypt(
     );
     return 2;
   }
-  const url = loaded.config.store.url;
-  if (!url.startsWith("sqlite:")) {
-    // TODO: run against the PostgreSQL connection store once it exists.
-    err.write(`store.url ${url}: reencrypt supports sqlite: stores only\n`);
+  let storage: Storage;
+  try {
+    storage = await openStorage(loaded.config, loaded.baseDir);
+  } catch (error) {
+    err.write(`${(error as Error).message}\n`);
     return 2;
   }
-  const db = openSqlite({
-    file: sqliteFileFromUrl(url, loaded.baseDir),
-    synchronous: loaded.config.store.synchronous,
-  });
   try {
     const result = await reencryptConnections(
-      new SqliteConnectionStore(db),
+      storage.connections,
       new SecretBox(from),
       new SecretBox(to),
     );
@@ -69,7 +65,8 @@ export async function runReencrypt(
     err.write(`${error.message}\n`);
     return 1;
   } finally {
-    db.close();
+    await storage.queue.close();
+    await storage.store.close();
   }
 }
 
