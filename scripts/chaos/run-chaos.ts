@@ -455,7 +455,8 @@ async function compare(
   );
   const byGhlId = new Map<string, Record<string, unknown>[]>();
   for (const contact of coopel.contacts.values()) {
-    const ghlId = String(contact.external_id ?? "");
+    const ghlId =
+      typeof contact.external_id === "string" ? contact.external_id : "";
     const list = byGhlId.get(ghlId) ?? [];
     list.push(contact);
     byGhlId.set(ghlId, list);

@@ -56,7 +56,7 @@ function describeDeadLetter(letter: DeadLetter): string {
     ? `${lastRequest.method} ${lastRequest.path} -> ${lastRequest.status ?? "no response"} in ${lastRequest.durationMs} ms`
     : "no request sent";
   return [
-    `#${letter.id} ${letter.event.type} ${String(letter.event.payload.id ?? "")} (${letter.event.source} account ${letter.event.accountId})`,
+    `#${letter.id} ${letter.event.type} ${typeof letter.event.payload.id === "string" ? letter.event.payload.id : ""} (${letter.event.source} account ${letter.event.accountId})`,
     `  class ${letter.errorClass}, ${letter.attempts} attempts, received ${new Date(letter.event.receivedAt).toISOString()}, gave up ${new Date(letter.finishedAt).toISOString()}`,
     `  last request: ${request}`,
     `  error: ${letter.lastError}`,
