@@ -16,20 +16,13 @@ export class GhlRestApi implements GhlApi {
     contactId: string,
     context: CallContext,
   ): Promise<GhlRecord | null> {
-    try {
-      const response = await this.http.request(
-        locationId,
-        "GET",
-        `/contacts/${encodeURIComponent(contactId)}`,
-        {
-          context,
-        },
-      );
-      return recordIn(response, "contact");
-    } catch (error) {
-      if (error instanceof ApiError && isNotFound(error)) return null;
-      throw error;
-    }
+    return this.readOrNull(
+      locationId,
+      "GET",
+      `/contacts/${encodeURIComponent(contactId)}`,
+      "contact",
+      context,
+    );
   }
 
   async getTask(
@@ -38,16 +31,13 @@ export class GhlRestApi implements GhlApi {
     taskId: string,
     context: CallContext,
   ): Promise<GhlRecord | null> {
-    const path = `/contacts/${encodeURIComponent(contactId)}/tasks/${encodeURIComponent(taskId)}`;
-    try {
-      const response = await this.http.request(locationId, "GET", path, {
-        context,
-      });
-      return recordIn(response, "task");
-    } catch (error) {
-      if (error instanceof ApiError && isNotFound(error)) return null;
-      throw error;
-    }
+    return this.readOrNull(
+      locationId,
+      "GET",
+      `/contacts/${encodeURIComponent(contactId)}/tasks/${encodeURIComponent(taskId)}`,
+      "task",
+      context,
+    );
   }
 
   async getNote(
@@ -56,16 +46,13 @@ export class GhlRestApi implements GhlApi {
     noteId: string,
     context: CallContext,
   ): Promise<GhlRecord | null> {
-    const path = `/contacts/${encodeURIComponent(contactId)}/notes/${encodeURIComponent(noteId)}`;
-    try {
-      const response = await this.http.request(locationId, "GET", path, {
-        context,
-      });
-      return recordIn(response, "note");
-    } catch (error) {
-      if (error instanceof ApiError && isNotFound(error)) return null;
-      throw error;
-    }
+    return this.readOrNull(
+      locationId,
+      "GET",
+      `/contacts/${encodeURIComponent(contactId)}/notes/${encodeURIComponent(noteId)}`,
+      "note",
+      context,
+    );
   }
 
   async searchTasks(
@@ -112,18 +99,13 @@ export class GhlRestApi implements GhlApi {
     businessId: string,
     context: CallContext,
   ): Promise<GhlRecord | null> {
-    try {
-      const response = await this.http.request(
-        locationId,
-        "GET",
-        `/businesses/${encodeURIComponent(businessId)}`,
-        { context },
-      );
-      return recordIn(response, "business");
-    } catch (error) {
-      if (error instanceof ApiError && isNotFound(error)) return null;
-      throw error;
-    }
+    return this.readOrNull(
+      locationId,
+      "GET",
+      `/businesses/${encodeURIComponent(businessId)}`,
+      "business",
+      context,
+    );
   }
 
   async listAppointments(
@@ -138,6 +120,30 @@ export class GhlRestApi implements GhlApi {
       { context },
     );
     return recordsIn(response, "events");
+  }
+
+  /**
+   * Reads one record and returns the object under `key`, or null when GHL
+   * reports the record missing. The method is a parameter so that every
+   * call site names its route as `"GET", \`/path\``, which the operations
+   * catalog reads to mark the routes in use.
+   */
+  private async readOrNull(
+    locationId: string,
+    method: "GET",
+    path: string,
+    key: string,
+    context: CallContext,
+  ): Promise<GhlRecord | null> {
+    try {
+      const response = await this.http.request(locationId, method, path, {
+        context,
+      });
+      return recordIn(response, key);
+    } catch (error) {
+      if (error instanceof ApiError && isNotFound(error)) return null;
+      throw error;
+    }
   }
 }
 
