@@ -287,7 +287,7 @@ export class ContactSync {
 
   /**
    * Looks for a contact that an earlier attempt may have created before its
-   * answer was lost: by the external id field, then by email, then by E.164
+   * response was lost: by the external id field, then by email, then by E.164
    * phone. A contact found by email or phone counts only when it carries no
    * other GHL id. Lookup failures propagate, because "lookup failed" must
    * never be read as "not found".
@@ -355,7 +355,7 @@ export class ContactSync {
   }
 }
 
-/** The fields for which no value has been written yet. */
+/** Returns the fields for which no value has been written yet. */
 function unsetFields(
   fields: Record<string, unknown>,
   stored: Record<string, string>,

@@ -8,7 +8,7 @@ export interface ApiAccount {
 
 /**
  * A failed call to an external API, with what is needed to decide whether to
- * retry: the status (null when no answer came), the parsed body and the cause.
+ * retry: the status (null when no response came), the parsed body and the cause.
  */
 export class ApiError extends Error {
   readonly system: string;
@@ -18,7 +18,7 @@ export class ApiError extends Error {
   readonly body: unknown;
   /** Seconds the server asked the client to wait, from Retry-After, when present. */
   readonly retryAfterSeconds: number | null;
-  /** The account the request was sent for, when the connector knows it. */
+  /** The account the request was sent for, when the connector has it. */
   readonly account: ApiAccount | null;
 
   constructor(options: {
@@ -51,7 +51,7 @@ export class ApiError extends Error {
     this.account = options.account ?? null;
   }
 
-  /** True when the request may have reached the server but no answer came back (timeout, reset). */
+  /** True when the request may have reached the server but no response came back (timeout, reset). */
   get outcomeUnknown(): boolean {
     return this.status === null;
   }
@@ -102,7 +102,7 @@ export interface ErrorClassification {
   pauseReason: AccountPauseReason | null;
 }
 
-// GHL answers 401 for a missing scope with "The token is not authorized for this scope."
+// GHL returns 401 for a missing scope with "The token is not authorized for this scope."
 const SCOPE_MESSAGE = /\bscope\b/i;
 const INACTIVE_MESSAGE = /\b(inactive|deactivated|suspended|disabled)\b/i;
 const LOCATION_MESSAGE = /\blocation\b/i;

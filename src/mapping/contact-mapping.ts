@@ -185,7 +185,7 @@ function isEmpty(value: unknown): boolean {
   return value === null || (typeof value === "string" && value.trim() === "");
 }
 
-/** A short hash of one field value, as stored in a link. */
+/** Hashes one field value to the short form stored in a link. */
 export function hashValue(value: unknown): string {
   return createHash("sha256")
     .update(JSON.stringify(value ?? null))
@@ -193,7 +193,7 @@ export function hashValue(value: unknown): string {
     .slice(0, 22);
 }
 
-/** The fields whose value differs from the hash stored for them. */
+/** Returns the fields whose value differs from the hash stored for them. */
 export function changedFields(
   fields: Record<string, unknown>,
   stored: Record<string, string>,
@@ -205,7 +205,7 @@ export function changedFields(
   return changed;
 }
 
-/** The stored hashes updated with the values just written. */
+/** Returns the stored hashes updated with the values just written. */
 export function mergeHashes(
   stored: Record<string, string>,
   written: Record<string, unknown>,

@@ -294,7 +294,7 @@ export function buildEngine(
   return engine;
 }
 
-/** Opens storage, starts the HTTP server and, unless told not to, the worker. */
+/** Opens storage, starts the HTTP server and, unless `runWorker` is false, the worker. */
 export async function startService(options: ServiceOptions): Promise<Service> {
   const { config, baseDir, logger } = options;
   let keys: WebhookKeys | null = null;
@@ -519,7 +519,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   };
 }
 
-/** Every secret value in the config, so that log lines can never show one. */
+/** Collects every secret value in the config, so that log lines can never show one. */
 function configSecrets(config: Config): (string | undefined)[] {
   return [
     ...config.ghl.locations.map((l) => l.token),

@@ -12,7 +12,7 @@ export interface GhlWebhookOptions {
   metrics: Metrics;
   /** Null turns signature checks off. */
   keys: WebhookKeys | null;
-  /** Event types the configuration syncs; others are answered 200 and counted as ignored. */
+  /** Event types the configuration syncs; others get 200 and are counted as ignored. */
   syncedTypes: ReadonlySet<string>;
   /** Returns the state of a GHL location: synced, paused, or not configured. */
   locationState: (locationId: string) => "active" | "paused" | "unknown";
@@ -65,9 +65,9 @@ const DEPTH_CACHE_MS = 200;
 
 /**
  * Registers `POST /webhooks/ghl`: checks the signature, drops repeats by
- * webhookId, and answers 200 only after the event is in the durable inbox.
- * When the inbox is over its depth limit or cannot be written it answers
- * 429, the only status GHL delivers again after.
+ * webhookId, and returns 200 only after the event is in the durable inbox.
+ * When the inbox is over its depth limit or cannot be written it returns
+ * 429, because that is the only status after which GHL delivers again.
  */
 export function registerGhlWebhookRoute(
   app: FastifyInstance,
