@@ -305,6 +305,28 @@ function buildProgram(setCode: (code: number) => void): Command {
     );
 
   program
+    .command("rules")
+    .description("Work with the tag rules of the configuration.")
+    .command("apply")
+    .description(
+      "Evaluate the tag rules over every linked contact, reading each contact from GHL within ghl.rate_limit, and add or remove the rule-owned tags on Coopel as a contact event would. Tags that no rule produced stay as they are.",
+    )
+    .option("-c, --config <file>", "configuration file", "sync.config.yaml")
+    .option("--dry-run", "print the tag changes and send no Coopel writes")
+    .option("--json", "print the report as JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  ghl-coopel-sync rules apply --config sync.config.yaml --dry-run\n  ghl-coopel-sync rules apply --json\n\nA progress bar with the rate and the time left shows on a terminal.\nExit codes: 0 done, 1 a contact failed or the daily GHL budget ran out, 2 invalid configuration or no tag rules.",
+    )
+    .action(
+      async (options: { config: string; dryRun?: boolean; json?: boolean }) => {
+        const loaded = loadConfigFile(options.config);
+        const { runRulesApply } = await import("./rules.js");
+        setCode(await runRulesApply(loaded, options));
+      },
+    );
+
+  program
     .command("mapping")
     .description("Check the mapping of the configuration.")
     .command("test")

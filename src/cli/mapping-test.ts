@@ -174,6 +174,9 @@ class EmptyStore implements Store {
   listLinks() {
     return Promise.resolve([]);
   }
+  saveRuleTags() {
+    return Promise.resolve(false);
+  }
   eventStats(): Promise<EventStats> {
     return Promise.reject(new Error("not available in a mapping test"));
   }

@@ -303,6 +303,16 @@ export interface Store {
     ghlId: string,
   ): Promise<Link | null>;
   listLinks(entity: Link["entity"], ghlLocationId: string): Promise<Link[]>;
+  /**
+   * Replaces the rule tags of a contact link and leaves its other columns as
+   * they are. Returns false when the contact has no link.
+   */
+  saveRuleTags(
+    ghlLocationId: string,
+    ghlId: string,
+    ruleTags: string[],
+    updatedAt: number,
+  ): Promise<boolean>;
   eventStats(sinceMs: number): Promise<EventStats>;
   /** Events matching `filter`, newest first. */
   listEvents(filter: EventFilter): Promise<EventRecord[]>;

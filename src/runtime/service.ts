@@ -161,7 +161,7 @@ export async function openStorage(
  * `coopel.rate_limit` is null, because the Coopel client is the only one
  * that takes a limiter here.
  */
-function createRateLimiter(config: Config): AccountRateLimiter | null {
+export function createRateLimiter(config: Config): AccountRateLimiter | null {
   const coopel = config.coopel.rate_limit;
   if (coopel === null) return null;
   const ghl = config.ghl.rate_limit;
@@ -236,15 +236,15 @@ function reportUnsupported(config: Config, logger: PinoLogger): void {
     );
 }
 
-/** Wires the entity handlers, the GHL API client and the mapping into a sync engine. */
-export function buildEngine(
+/** Wires the contact sync, the enrichment and the tag rules that contact events run through. */
+export function buildContactEventSync(
   config: Config,
   store: Store,
   coopel: CoopelClient,
   ghl: GhlApi,
   logger: Logger,
   syncs: (locationId: string, entity: Entity) => boolean,
-): SyncEngine {
+): ContactEventSync {
   const mapping = new ContactMapping(config.mapping);
   const contacts = new ContactSync({
     store,
@@ -252,7 +252,7 @@ export function buildEngine(
     mapping,
     deletePolicy: config.sync.contacts.delete,
   });
-  const contactEvents = new ContactEventSync({
+  return new ContactEventSync({
     contacts,
     enricher: new ContactEnricher({
       ghl,
@@ -267,6 +267,25 @@ export function buildEngine(
     syncTags: (locationId) => syncs(locationId, "tags"),
     tagsOnCreate: config.mapping.contact.tags_on_create,
   });
+}
+
+/** Wires the entity handlers, the GHL API client and the mapping into a sync engine. */
+export function buildEngine(
+  config: Config,
+  store: Store,
+  coopel: CoopelClient,
+  ghl: GhlApi,
+  logger: Logger,
+  syncs: (locationId: string, entity: Entity) => boolean,
+): SyncEngine {
+  const contactEvents = buildContactEventSync(
+    config,
+    store,
+    coopel,
+    ghl,
+    logger,
+    syncs,
+  );
   const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
   let engine: SyncEngine | null = null;
   const linkContact = (

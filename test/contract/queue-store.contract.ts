@@ -283,6 +283,44 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
       });
     });
 
+    describe("rule tags", () => {
+      it("replaces the rule tags of a link and keeps its other columns", async () => {
+        await queue.enqueue([event("a")]);
+        const [job] = await queue.claim("w1", 10, 30_000);
+        const stored = link("g1", {
+          tags: ["vip"],
+          ruleTags: ["hot-lead"],
+          sourceUpdatedAt: T0 - 5,
+        });
+        await queue.complete(job!, completion({ links: [stored] }));
+
+        const saved = await store.saveRuleTags(
+          "loc-1",
+          "g1",
+          ["hot-lead", "no-email"],
+          T0 + 7,
+        );
+        expect(saved).toBe(true);
+        expect(await store.getLink("contact", "loc-1", "g1")).toEqual({
+          ...stored,
+          ruleTags: ["hot-lead", "no-email"],
+          updatedAt: T0 + 7,
+        });
+
+        await store.saveRuleTags("loc-1", "g1", [], T0 + 8);
+        const cleared = await store.getLink("contact", "loc-1", "g1");
+        expect(cleared?.ruleTags).toBeUndefined();
+        expect(cleared?.tags).toEqual(["vip"]);
+      });
+
+      it("reports a contact without a link", async () => {
+        expect(await store.saveRuleTags("loc-1", "none", ["x"], T0)).toBe(
+          false,
+        );
+        expect(await store.getLink("contact", "loc-1", "none")).toBeNull();
+      });
+    });
+
     describe("source update times and run times", () => {
       it("keeps the source update time of a job and of a link", async () => {
         const given = event("a", { sourceUpdatedAt: T0 - 42 });

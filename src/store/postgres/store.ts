@@ -9,7 +9,7 @@ import type {
   Store,
 } from "../../engine/ports.js";
 import { checkWritable, eventSeries, getEvent, listEvents } from "./events.js";
-import { readLink, readLinks } from "./links.js";
+import { readLink, readLinks, writeRuleTags } from "./links.js";
 
 /** The Store port on PostgreSQL, sharing its pool with the PostgreSQL queue. */
 export class PostgresStore implements Store {
@@ -27,6 +27,15 @@ export class PostgresStore implements Store {
 
   listLinks(entity: Link["entity"], ghlLocationId: string): Promise<Link[]> {
     return readLinks(this.pool, entity, ghlLocationId);
+  }
+
+  saveRuleTags(
+    ghlLocationId: string,
+    ghlId: string,
+    ruleTags: string[],
+    updatedAt: number,
+  ): Promise<boolean> {
+    return writeRuleTags(this.pool, ghlLocationId, ghlId, ruleTags, updatedAt);
   }
 
   async eventStats(sinceMs: number): Promise<EventStats> {

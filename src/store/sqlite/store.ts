@@ -9,7 +9,7 @@ import type {
   Store,
 } from "../../engine/ports.js";
 import { checkWritable, eventSeries, getEvent, listEvents } from "./events.js";
-import { readLink, readLinks } from "./links.js";
+import { readLink, readLinks, writeRuleTags } from "./links.js";
 
 /** The Store port on an embedded SQLite database shared with the SQLite queue. */
 export class SqliteStore implements Store {
@@ -25,6 +25,17 @@ export class SqliteStore implements Store {
 
   listLinks(entity: Link["entity"], ghlLocationId: string): Promise<Link[]> {
     return Promise.resolve(readLinks(this.db, entity, ghlLocationId));
+  }
+
+  saveRuleTags(
+    ghlLocationId: string,
+    ghlId: string,
+    ruleTags: string[],
+    updatedAt: number,
+  ): Promise<boolean> {
+    return Promise.resolve(
+      writeRuleTags(this.db, ghlLocationId, ghlId, ruleTags, updatedAt),
+    );
   }
 
   eventStats(sinceMs: number): Promise<EventStats> {
