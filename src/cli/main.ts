@@ -245,6 +245,7 @@ function buildProgram(setCode: (code: number) => void): Command {
         "synced",
         "skipped",
         "ignored",
+        "unsupported",
         "failed",
       ]),
     )

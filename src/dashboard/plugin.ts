@@ -111,7 +111,13 @@ const ASSETS: Record<string, { file: string; type: string }> = {
 };
 
 const STATES: JobState[] = ["pending", "running", "done", "dead"];
-const OUTCOMES: Outcome[] = ["synced", "skipped", "ignored", "failed"];
+const OUTCOMES: Outcome[] = [
+  "synced",
+  "skipped",
+  "ignored",
+  "unsupported",
+  "failed",
+];
 const SINCE: Record<string, number> = {
   "1h": 3_600_000,
   "24h": 86_400_000,
@@ -248,6 +254,10 @@ function protectedRoutes(
           <div>
             <dt>Skipped</dt>
             <dd data-figure="skipped">${s.skipped}</dd>
+          </div>
+          <div>
+            <dt>Unsupported</dt>
+            <dd data-figure="unsupported">${s.unsupported}</dd>
           </div>
           <div>
             <dt>Failed</dt>

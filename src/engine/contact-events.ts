@@ -134,13 +134,20 @@ export class ContactEventSync {
           link,
         };
       const tagsWrote = tagged.wrote;
+      let outcome = contactCompletion.outcome;
+      let reason = contactCompletion.reason;
+      if (tagsWrote) {
+        reason =
+          contactCompletion.outcome === "synced" ? `${reason}+tags` : "tags";
+        outcome = "synced";
+      } else if (tagged.blocked.length > 0 && outcome !== "synced") {
+        // The event's only writes need routes that are set to null.
+        outcome = "unsupported";
+        reason = `unsupported:${tagged.blocked.join("+")}`;
+      }
       const completion: Completion = {
-        outcome: tagsWrote ? "synced" : contactCompletion.outcome,
-        reason: tagsWrote
-          ? contactCompletion.outcome === "synced"
-            ? `${contactCompletion.reason}+tags`
-            : "tags"
-          : contactCompletion.reason,
+        outcome,
+        reason,
         links: mergeLinks(contactCompletion.links, [tagged.link]),
         requests: context.requests,
         warnings,
@@ -161,7 +168,7 @@ export class ContactEventSync {
     justCreated: boolean,
     context: CallContext,
     warnings: string[],
-  ): Promise<{ link: Link; wrote: boolean } | null> {
+  ): Promise<{ link: Link; wrote: boolean; blocked: string[] } | null> {
     const { coopel, rules } = this.options;
     const syncTags =
       typeof this.options.syncTags === "function"
@@ -195,7 +202,13 @@ export class ContactEventSync {
       wantedRuleTags,
     });
 
-    const wrote = await sendTagPlan(coopel, coopelId, plan, context, warnings);
+    const { wrote, blocked } = await sendTagPlan(
+      coopel,
+      coopelId,
+      plan,
+      context,
+      warnings,
+    );
     const unchanged =
       !wrote &&
       sameList(plan.ghlTags, link.tags ?? null) &&
@@ -210,6 +223,7 @@ export class ContactEventSync {
         updatedAt: this.now(),
       },
       wrote,
+      blocked,
     };
   }
 
@@ -315,9 +329,9 @@ export class ContactEventSync {
 }
 
 /**
- * Sends the adds and removes of a tag plan to Coopel and returns whether
- * anything was written. A write whose route is set to null is skipped and
- * reported in `warnings`.
+ * Sends the adds and removes of a tag plan to Coopel. Returns whether
+ * anything was written and the routes of writes that were skipped because
+ * their route is set to null, which are also reported in `warnings`.
  */
 async function sendTagPlan(
   coopel: CoopelClient,
@@ -325,25 +339,30 @@ async function sendTagPlan(
   plan: TagPlan,
   context: CallContext,
   warnings: string[],
-): Promise<boolean> {
+): Promise<{ wrote: boolean; blocked: string[] }> {
   let wrote = false;
+  const blocked: string[] = [];
   if (plan.add.length > 0) {
     if (coopel.supports("add_tags")) {
       await coopel.addTags(coopelId, plan.add, context);
       wrote = true;
-    } else warnings.push("tags not added: coopel.routes.add_tags is null");
+    } else {
+      blocked.push("add_tags");
+      warnings.push("tags not added: coopel.routes.add_tags is null");
+    }
   }
   if (plan.remove.length > 0) {
     if (coopel.supports("remove_tags")) {
       await coopel.removeTags(coopelId, plan.remove, context);
       wrote = true;
     } else {
+      blocked.push("remove_tags");
       warnings.push(
         `tags not removed (${plan.remove.length}): coopel.routes.remove_tags is null`,
       );
     }
   }
-  return wrote;
+  return { wrote, blocked };
 }
 
 function convertForRules(value: unknown, dataType: string): unknown {

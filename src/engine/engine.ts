@@ -1,5 +1,6 @@
 import type { ContactEventSync } from "./contact-events.js";
 import { finish } from "./completion.js";
+import { AttemptError, UnsupportedRouteError } from "./errors.js";
 import { NOTE_EVENT_TYPES, type NoteSync } from "./note-sync.js";
 import type {
   CallContext,
@@ -56,7 +57,24 @@ export interface SyncEngineOptions {
 export class SyncEngine {
   constructor(private readonly options: SyncEngineOptions) {}
 
-  handle(job: Job): Promise<Completion> {
+  /**
+   * Handles one job. An operation whose Coopel route is set to null ends
+   * the job as `unsupported` instead of failing it, so it is not retried.
+   */
+  async handle(job: Job): Promise<Completion> {
+    try {
+      return await this.dispatch(job);
+    } catch (error) {
+      const unsupported = unsupportedRouteOf(error);
+      if (unsupported === null) throw error;
+      const requests = error instanceof AttemptError ? error.requests : [];
+      return finish("unsupported", `unsupported:${unsupported.route}`, [], {
+        requests,
+      });
+    }
+  }
+
+  private dispatch(job: Job): Promise<Completion> {
     const { event } = job;
     const entity = event.source === "ghl" ? entityOf(event.type) : null;
     if (entity === null)
@@ -122,4 +140,15 @@ export class SyncEngine {
       warnings: result.completion.warnings,
     };
   }
+}
+
+/** Finds the UnsupportedRouteError behind `error`, also inside an AttemptError; returns null when there is none. */
+function unsupportedRouteOf(error: unknown): UnsupportedRouteError | null {
+  if (error instanceof UnsupportedRouteError) return error;
+  if (
+    error instanceof AttemptError &&
+    error.cause instanceof UnsupportedRouteError
+  )
+    return error.cause;
+  return null;
 }

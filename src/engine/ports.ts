@@ -41,7 +41,12 @@ export interface Job {
   attempt: number;
 }
 
-export type Outcome = "synced" | "skipped" | "ignored" | "failed";
+/**
+ * How a job ended. `unsupported` means the event needs a Coopel route that
+ * is set to null in config; such events are neither failed nor retried.
+ */
+export type Outcome =
+  "synced" | "skipped" | "ignored" | "unsupported" | "failed";
 
 /** A row of the link table: one record known on both sides. */
 export interface Link {
@@ -231,6 +236,8 @@ export interface EventStats {
   synced: number;
   skipped: number;
   ignored: number;
+  /** Events that need a Coopel route set to null in config. */
+  unsupported: number;
   failed: number;
   /** Events that sent at least one write to the other side. */
   wrote: number;

@@ -52,6 +52,7 @@ import {
 import { SqliteConnectionStore } from "../store/sqlite/connections.js";
 import { openGhlAccess, type GhlAccess } from "./ghl-access.js";
 import { loadWebhookKeys } from "./keys.js";
+import { missingRoutes } from "./missing-routes.js";
 import type { WebhookKeys } from "../connectors/ghl/webhook-signature.js";
 import { registerSecretValues } from "./logger.js";
 
@@ -220,19 +221,16 @@ export function entitySettings(
   };
 }
 
-/** Logs each entity whose Coopel routes are set to null; its events are counted as unsupported. */
-export function unsupportedOperations(config: Config): string[] {
-  return Object.entries(config.coopel.routes)
-    .filter(([, route]) => route === null)
-    .map(([name]) => name);
-}
-
-function reportUnsupported(config: Config, logger: PinoLogger): void {
-  const missing = unsupportedOperations(config);
-  if (missing.length > 0)
+/** Logs one warning per synced entity whose Coopel routes are set to null; its events are counted as unsupported. */
+function reportMissingRoutes(config: Config, logger: PinoLogger): void {
+  for (const missing of missingRoutes(config))
     logger.warn(
-      { routes: missing },
-      `Coopel routes set to null: ${missing.join(", ")}; events that need them are counted as unsupported and not retried`,
+      {
+        entity: missing.entity,
+        routes: missing.routes,
+        configKeys: missing.configKeys,
+      },
+      missing.message,
     );
 }
 
@@ -386,7 +384,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     config.coopel,
     createRateLimiter(config) ?? undefined,
   );
-  reportUnsupported(config, logger);
+  reportMissingRoutes(config, logger);
   if (options.receiveWebhooks ?? true)
     registerGhlWebhookRoute(server, {
       queue,

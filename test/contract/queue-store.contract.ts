@@ -713,6 +713,7 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
           event("c", { receivedAt: T0 }),
           event("d", { receivedAt: T0 }),
           event("e", { receivedAt: T0 - 60_000 }),
+          event("f", { receivedAt: T0 }),
         ]);
         const jobs = await queue.claim("w1", 10, 30_000);
         const byKey = new Map(jobs.map((j) => [j.event.orderingKey, j]));
@@ -732,20 +733,29 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
             requests: [],
           }),
         );
+        await queue.complete(
+          byKey.get("f")!,
+          completion({
+            outcome: "unsupported",
+            reason: "unsupported:create_note",
+            requests: [],
+          }),
+        );
         const stats = await store.eventStats(T0 - 1);
         expect(stats).toEqual({
-          received: 4,
+          received: 5,
           pending: 1,
           synced: 2,
           skipped: 1,
           ignored: 0,
+          unsupported: 1,
           failed: 0,
           wrote: 2,
           writeLatencyP50Ms: 300,
           writeLatencyP99Ms: 300,
         });
         const all = await store.eventStats(0);
-        expect(all.received).toBe(5);
+        expect(all.received).toBe(6);
         expect(all.ignored).toBe(1);
       });
 

@@ -46,6 +46,7 @@ export class PostgresStore implements Store {
          COUNT(*) FILTER (WHERE outcome = 'synced')::int AS synced,
          COUNT(*) FILTER (WHERE outcome = 'skipped')::int AS skipped,
          COUNT(*) FILTER (WHERE outcome = 'ignored')::int AS ignored,
+         COUNT(*) FILTER (WHERE outcome = 'unsupported')::int AS unsupported,
          COUNT(*) FILTER (WHERE outcome = 'failed')::int AS failed,
          COUNT(*) FILTER (WHERE wrote)::int AS wrote
        FROM jobs WHERE received_at >= $1`,
@@ -69,6 +70,7 @@ export class PostgresStore implements Store {
       synced: row.synced ?? 0,
       skipped: row.skipped ?? 0,
       ignored: row.ignored ?? 0,
+      unsupported: row.unsupported ?? 0,
       failed: row.failed ?? 0,
       wrote,
       writeLatencyP50Ms: await percentile(0.5),

@@ -47,6 +47,7 @@ export class SqliteStore implements Store {
            SUM(outcome = 'synced') AS synced,
            SUM(outcome = 'skipped') AS skipped,
            SUM(outcome = 'ignored') AS ignored,
+           SUM(outcome = 'unsupported') AS unsupported,
            SUM(outcome = 'failed') AS failed,
            SUM(wrote) AS wrote
          FROM jobs WHERE received_at >= ?`,
@@ -70,6 +71,7 @@ export class SqliteStore implements Store {
       synced: counts.synced ?? 0,
       skipped: counts.skipped ?? 0,
       ignored: counts.ignored ?? 0,
+      unsupported: counts.unsupported ?? 0,
       failed: counts.failed ?? 0,
       wrote,
       writeLatencyP50Ms: percentile(0.5),
