@@ -3,6 +3,7 @@ import { ConfigError, loadConfigFile } from "../config/load.js";
 import type { DeadLetterOptions } from "./dead-letters.js";
 import { OptionError } from "./option-error.js";
 import { UsageError } from "./errors.js";
+import { INIT_DEFAULTS } from "./init.js";
 import type { EventsOptions } from "./inspect.js";
 
 /** Exit codes of every command. */
@@ -46,6 +47,71 @@ function buildProgram(setCode: (code: number) => void): Command {
         setCode(await runStart(loaded, options.role));
       },
     );
+
+  program
+    .command("init")
+    .description(
+      "Write a commented sync.config.yaml and a .env.example that lists its secrets as ${VARIABLE} references. Asks for the settings on a terminal; with any setting flag, or without a terminal, takes the flags and the defaults.",
+    )
+    .option("--dir <folder>", "folder to write the two files into", ".")
+    .addOption(
+      new Option(
+        "--mode <mode>",
+        "embedded (one process, SQLite) or postgres (scale-out)",
+      ).choices(["embedded", "postgres"]),
+    )
+    .option(
+      "--postgres-url <url>",
+      `PostgreSQL URL for --mode postgres, written to .env.example (default ${INIT_DEFAULTS.postgresUrl})`,
+    )
+    .option(
+      "--location-id <id>",
+      "GHL location to sync with a Private Integration token (default none yet)",
+    )
+    .option(
+      "--ghl-url <url>",
+      `GHL API base URL (default ${INIT_DEFAULTS.ghlUrl})`,
+    )
+    .option(
+      "--coopel-url <url>",
+      `Coopel API base URL (default ${INIT_DEFAULTS.coopelUrl})`,
+    )
+    .option(
+      "--port <port>",
+      `TCP port the webhook receiver listens on (default ${INIT_DEFAULTS.port})`,
+    )
+    .option("--force", "overwrite existing files")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  ghl-coopel-sync init\n  ghl-coopel-sync init --dir deploy --mode postgres --location-id ve9EPM428h8vShlRW1KT --coopel-url https://api.coopel.example\n\nExit codes: 0 files written, 2 a file exists (without --force) or a flag is invalid.",
+    )
+    .action(async (options: CliInitOptions, command: Command) => {
+      const { runInit, parsePort } = await import("./init.js");
+      const settings = [
+        "mode",
+        "postgresUrl",
+        "locationId",
+        "ghlUrl",
+        "coopelUrl",
+        "port",
+      ];
+      setCode(
+        await runInit({
+          dir: options.dir,
+          force: options.force,
+          mode: options.mode,
+          postgresUrl: options.postgresUrl,
+          locationId: options.locationId,
+          ghlUrl: options.ghlUrl,
+          coopelUrl: options.coopelUrl,
+          port:
+            options.port === undefined ? undefined : parsePort(options.port),
+          flagsGiven: settings.some(
+            (name) => command.getOptionValueSource(name) === "cli",
+          ),
+        }),
+      );
+    });
 
   program
     .command("migrate")
@@ -358,6 +424,17 @@ function buildProgram(setCode: (code: number) => void): Command {
       },
     );
   return program;
+}
+
+interface CliInitOptions {
+  dir: string;
+  force?: boolean;
+  mode?: "embedded" | "postgres";
+  postgresUrl?: string;
+  locationId?: string;
+  ghlUrl?: string;
+  coopelUrl?: string;
+  port?: string;
 }
 
 interface CliSelectOptions {
