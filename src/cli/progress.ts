@@ -4,6 +4,7 @@ import cliProgress from "cli-progress";
 export interface Progress {
   /** Counts `count` more items done. */
   increment(count?: number): void;
+  /** Ends the display; calling it again does nothing. */
   stop(): void;
 }
 
@@ -37,6 +38,7 @@ export function startProgress(
   );
   const startedAt = Date.now();
   let done = 0;
+  let stopped = false;
   const rate = (): string => {
     const seconds = (Date.now() - startedAt) / 1000;
     return seconds > 0 ? (done / seconds).toFixed(1) : "0.0";
@@ -48,6 +50,8 @@ export function startProgress(
       bar.increment(count, { rate: rate() });
     },
     stop() {
+      if (stopped) return;
+      stopped = true;
       bar.stop();
     },
   };

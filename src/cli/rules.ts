@@ -66,6 +66,7 @@ export async function runRulesApply(
     throw error;
   }
 
+  let progress: Progress = noProgress;
   try {
     const ghl = new BudgetedGhlApi(
       new GhlRestApi(
@@ -95,7 +96,6 @@ export async function runRulesApply(
       await activeLocations(config, storage.connections)
     ).filter((id) => syncs(id, "contacts") || syncs(id, "tags"));
 
-    let progress: Progress = noProgress;
     const report = await applyTagRules({
       store: storage.store,
       ghl,
@@ -116,6 +116,7 @@ export async function runRulesApply(
     );
     return report.failed.length > 0 || report.stoppedEarly !== null ? 1 : 0;
   } finally {
+    progress.stop();
     access.stop();
     await closeStorage(storage);
   }
@@ -140,7 +141,7 @@ function ghlLimiter(config: Config): AccountRateLimiter {
   });
 }
 
-/** Configured locations that are not paused, plus active OAuth-connected locations. */
+/** Lists the configured locations that are not paused, plus the active OAuth-connected locations. */
 async function activeLocations(
   config: Config,
   connections: ConnectionStore,
