@@ -1,13 +1,17 @@
 import type { Pool } from "pg";
 import type {
+  ApiUsage,
+  ContactCount,
   EventBucket,
   EventDetail,
   EventFilter,
   EventRecord,
   EventStats,
   Link,
+  LocationPause,
   Store,
 } from "../../engine/ports.js";
+import { PostgresOperatorState } from "./operator.js";
 import { checkWritable, eventSeries, getEvent, listEvents } from "./events.js";
 import { readLink, readLinks, writeRuleTags } from "./links.js";
 
@@ -15,7 +19,11 @@ import { readLink, readLinks, writeRuleTags } from "./links.js";
 export class PostgresStore implements Store {
   private closed = false;
 
-  constructor(private readonly pool: Pool) {}
+  private readonly operator: PostgresOperatorState;
+
+  constructor(private readonly pool: Pool) {
+    this.operator = new PostgresOperatorState(pool);
+  }
 
   getLink(
     entity: Link["entity"],
@@ -88,6 +96,30 @@ export class PostgresStore implements Store {
 
   eventSeries(sinceMs: number, bucketMs: number): Promise<EventBucket[]> {
     return eventSeries(this.pool, sinceMs, bucketMs, Date.now());
+  }
+
+  pauseLocation(pause: LocationPause): Promise<void> {
+    return this.operator.pauseLocation(pause);
+  }
+
+  resumeLocation(locationId: string): Promise<boolean> {
+    return this.operator.resumeLocation(locationId);
+  }
+
+  listLocationPauses(): Promise<LocationPause[]> {
+    return this.operator.listLocationPauses();
+  }
+
+  recordContactCounts(recordedAt: number): Promise<void> {
+    return this.operator.recordContactCounts(recordedAt);
+  }
+
+  contactCounts(sinceMs: number): Promise<ContactCount[]> {
+    return this.operator.contactCounts(sinceMs);
+  }
+
+  apiUsage(sinceMs: number): Promise<ApiUsage[]> {
+    return this.operator.apiUsage(sinceMs);
   }
 
   checkWritable(): Promise<void> {

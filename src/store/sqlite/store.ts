@@ -1,19 +1,27 @@
 import type { Database } from "better-sqlite3";
 import type {
+  ApiUsage,
+  ContactCount,
   EventBucket,
   EventDetail,
   EventFilter,
   EventRecord,
   EventStats,
   Link,
+  LocationPause,
   Store,
 } from "../../engine/ports.js";
+import { SqliteOperatorState } from "./operator.js";
 import { checkWritable, eventSeries, getEvent, listEvents } from "./events.js";
 import { readLink, readLinks, writeRuleTags } from "./links.js";
 
 /** The Store port on an embedded SQLite database shared with the SQLite queue. */
 export class SqliteStore implements Store {
-  constructor(private readonly db: Database) {}
+  private readonly operator: SqliteOperatorState;
+
+  constructor(private readonly db: Database) {
+    this.operator = new SqliteOperatorState(db);
+  }
 
   getLink(
     entity: Link["entity"],
@@ -91,6 +99,30 @@ export class SqliteStore implements Store {
     return Promise.resolve(eventSeries(this.db, sinceMs, bucketMs, Date.now()));
   }
 
+  pauseLocation(pause: LocationPause): Promise<void> {
+    return settle(() => this.operator.pauseLocation(pause));
+  }
+
+  resumeLocation(locationId: string): Promise<boolean> {
+    return settle(() => this.operator.resumeLocation(locationId));
+  }
+
+  listLocationPauses(): Promise<LocationPause[]> {
+    return settle(() => this.operator.listLocationPauses());
+  }
+
+  recordContactCounts(recordedAt: number): Promise<void> {
+    return settle(() => this.operator.recordContactCounts(recordedAt));
+  }
+
+  contactCounts(sinceMs: number): Promise<ContactCount[]> {
+    return settle(() => this.operator.contactCounts(sinceMs));
+  }
+
+  apiUsage(sinceMs: number): Promise<ApiUsage[]> {
+    return settle(() => this.operator.apiUsage(sinceMs));
+  }
+
   // eslint-disable-next-line @typescript-eslint/require-await -- async turns a throw into a rejection
   async checkWritable(): Promise<void> {
     checkWritable(this.db, 500);
@@ -100,4 +132,9 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
     return Promise.resolve();
   }
+}
+
+/** Runs a synchronous SQLite call and turns a throw into a rejected promise. */
+function settle<T>(run: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(run()));
 }
