@@ -1,6 +1,10 @@
 import type { ContactEventSync } from "./contact-events.js";
 import { finish } from "./completion.js";
-import { AttemptError, UnsupportedRouteError } from "./errors.js";
+import {
+  AttemptError,
+  DeferralError,
+  UnsupportedRouteError,
+} from "./errors.js";
 import { NOTE_EVENT_TYPES, type NoteSync } from "./note-sync.js";
 import type {
   CallContext,
@@ -8,6 +12,7 @@ import type {
   GhlApi,
   Job,
   Link,
+  LocationPause,
   Store,
 } from "./ports.js";
 import { TASK_EVENT_TYPES, type TaskSync } from "./task-sync.js";
@@ -51,7 +56,12 @@ export interface SyncEngineOptions {
   ghl: GhlApi;
   /** Whether `entity` is synced for the location; checked before any API call. */
   syncs: (locationId: string, entity: Entity) => boolean;
+  /** The operator's pause of a location, or null; a paused location's events wait. */
+  pausedLocation?: (locationId: string) => Promise<LocationPause | null>;
 }
+
+/** How long the events of a paused location wait before the pause is checked again. */
+export const PAUSE_RECHECK_MS = 30_000;
 
 /** Routes each job to the handler of its entity. */
 export class SyncEngine {
@@ -74,16 +84,20 @@ export class SyncEngine {
     }
   }
 
-  private dispatch(job: Job): Promise<Completion> {
+  private async dispatch(job: Job): Promise<Completion> {
     const { event } = job;
     const entity = event.source === "ghl" ? entityOf(event.type) : null;
     if (entity === null)
-      return Promise.resolve(
-        finish("ignored", "unsupported_type", [], { requests: [] }),
-      );
+      return finish("ignored", "unsupported_type", [], { requests: [] });
     if (!this.options.syncs(event.accountId, entity))
-      return Promise.resolve(
-        finish("ignored", `${entity}_not_synced`, [], { requests: [] }),
+      return finish("ignored", `${entity}_not_synced`, [], { requests: [] });
+    const pause = await this.options.pausedLocation?.(event.accountId);
+    if (pause)
+      throw new DeferralError(
+        { system: "ghl", accountId: event.accountId },
+        Date.now() + PAUSE_RECHECK_MS,
+        "paused_by_operator",
+        `GHL location ${event.accountId} was paused by ${pause.pausedBy} at ${new Date(pause.pausedAt).toISOString()} (${pause.reason}); its events wait until it is resumed`,
       );
     if (entity === "contacts" || entity === "tags")
       return this.options.contacts.handle(job);

@@ -15,6 +15,7 @@ import {
   SyncEngine,
   TASK_EVENT_TYPES,
   type Entity,
+  type SyncEngineOptions,
 } from "../engine/engine.js";
 import { NoteSync } from "../engine/note-sync.js";
 import { TagRules } from "../engine/tag-rules.js";
@@ -52,6 +53,7 @@ import {
 import { SqliteConnectionStore } from "../store/sqlite/connections.js";
 import { openGhlAccess, type GhlAccess } from "./ghl-access.js";
 import { loadWebhookKeys } from "./keys.js";
+import { LocationPauses } from "./location-pauses.js";
 import { missingRoutes } from "./missing-routes.js";
 import type { WebhookKeys } from "../connectors/ghl/webhook-signature.js";
 import { registerSecretValues } from "./logger.js";
@@ -275,6 +277,7 @@ export function buildEngine(
   ghl: GhlApi,
   logger: Logger,
   syncs: (locationId: string, entity: Entity) => boolean,
+  pausedLocation?: SyncEngineOptions["pausedLocation"],
 ): SyncEngine {
   const contactEvents = buildContactEventSync(
     config,
@@ -307,6 +310,7 @@ export function buildEngine(
     store,
     ghl,
     syncs,
+    pausedLocation,
   });
   return engine;
 }
@@ -402,6 +406,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       },
     });
 
+  const pauses = new LocationPauses(store, queue);
   const coopelReader = new CoopelRestClient(config.coopel);
   const ghlReader = new GhlRestApi(
     new GhlHttpClient({
@@ -424,6 +429,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     queue,
     replay: (ids) => queue.replayDeadLetters(ids === "all" ? {} : { ids }),
     locationState: (id) => ghl.locationState(id),
+    locationPauses: pauses,
     fixturesDir: path.resolve(
       import.meta.dirname,
       "../../fixtures/ghl/webhooks",
@@ -448,7 +454,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         tokens: ghl.tokens,
       }),
     );
-    const engine = buildEngine(config, store, coopel, ghlApi, logger, syncs);
+    const engine = buildEngine(
+      config,
+      store,
+      coopel,
+      ghlApi,
+      logger,
+      syncs,
+      (id) => pauses.get(id),
+    );
     if (config.sync.tasks.enabled) {
       taskPoller = new TaskPoller({
         queue,
@@ -511,6 +525,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     );
   }
   worker?.start();
+  const counter = worker ? startContactCounts(store, logger) : null;
   let closed = false;
   return {
     url: address,
@@ -526,6 +541,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     async close(graceMs = 10_000) {
       if (closed) return;
       closed = true;
+      if (counter) clearInterval(counter);
       ghl.stop();
       await taskPoller?.stop();
       await server.close();
@@ -534,6 +550,22 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       await store.close();
     },
   };
+}
+
+/** How often a worker process records the contact counts of the dashboard chart. */
+export const CONTACT_COUNT_INTERVAL_MS = 15 * 60 * 1000;
+
+/** Records the contact counts now and every CONTACT_COUNT_INTERVAL_MS; a failure is logged and the next one tried. */
+function startContactCounts(store: Store, logger: Logger): NodeJS.Timeout {
+  const record = () => {
+    store.recordContactCounts(Date.now()).catch((error: unknown) => {
+      logger.warn({ err: error }, "recording the contact counts failed");
+    });
+  };
+  record();
+  const timer = setInterval(record, CONTACT_COUNT_INTERVAL_MS);
+  timer.unref();
+  return timer;
 }
 
 /** Collects every secret value in the config, so that log lines can never show one. */
