@@ -40,6 +40,18 @@ describe("location pause from the dashboard", () => {
       pausedBy: "admin token from 127.0.0.1",
     });
 
+    const overview = (await (
+      await fetch(`${harness.service.url}/ui/api/overview`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
+    ).json()) as {
+      connections: { id: string; state: string; reason: string }[];
+    };
+    const location = overview.connections.find((c) => c.id === LOCATION_ID);
+    expect(location?.state).toBe("paused");
+    expect(location?.reason).toContain("paused by admin token from 127.0.0.1");
+    expect(location?.reason).toContain("Coopel maintenance");
+
     await harness.post(fixture("ContactCreate"));
     const deadline = Date.now() + 15_000;
     while ((await harness.service.queue.listPausedAccounts()).length === 0) {
