@@ -7,6 +7,12 @@ import {
   readCatalogInputs,
   type CatalogEntry,
 } from "../src/catalog/generate.js";
+import {
+  CONTACT_EVENT_TYPES,
+  entityOf,
+  NOTE_EVENT_TYPES,
+  TASK_EVENT_TYPES,
+} from "../src/engine/engine.js";
 import { runCli } from "./helpers/cli.js";
 
 const root = path.resolve(import.meta.dirname, "..");
@@ -62,6 +68,9 @@ describe("operations catalog", () => {
       "synced",
     );
     expect(find(catalog.entries, "ghl", null, "TaskCreate")?.use).toBe(
+      "synced",
+    );
+    expect(find(catalog.entries, "ghl", null, "AppInstall")?.use).toBe(
       "unused",
     );
     expect(
@@ -93,6 +102,41 @@ describe("operations catalog", () => {
     expect(find(after.entries, "coopel", "GET", "/contacts/")?.use).toBe(
       "unused",
     );
+  });
+
+  it("marks every event type the engine handles as synced", () => {
+    // TaskSnapshot is enqueued by the task poller; GHL never sends it.
+    const handled = [
+      ...CONTACT_EVENT_TYPES,
+      ...TASK_EVENT_TYPES,
+      ...NOTE_EVENT_TYPES,
+    ].filter((type) => type !== "TaskSnapshot");
+    expect(handled).toHaveLength(11);
+    for (const type of handled) {
+      const entry = find(catalog.entries, "ghl", null, type);
+      expect(entry, `${type} has an official example`).toBeDefined();
+      expect(entry?.use, type).toBe("synced");
+    }
+    const triggers = catalog.entries.filter((e) => e.kind === "trigger");
+    for (const entry of triggers)
+      expect(entry.use, entry.name).toBe(
+        entityOf(entry.name) === null ? "unused" : "synced",
+      );
+  });
+
+  it("marks a POST that needs only readonly scopes as read", () => {
+    const search = find(
+      catalog.entries,
+      "ghl",
+      "POST",
+      "/locations/{locationId}/tasks/search",
+    );
+    expect(search?.scopes).toEqual(["locations/tasks.readonly"]);
+    expect(search?.use).toBe("read");
+    const synced = catalog.entries.filter(
+      (e) => e.system === "ghl" && e.kind === "action" && e.use === "synced",
+    );
+    expect(synced).toEqual([]);
   });
 
   it("search needs every word, ignoring case", () => {

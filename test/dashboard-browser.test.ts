@@ -111,6 +111,8 @@ beforeAll(async () => {
   });
   await harness.waitForIdle();
   harness.coopel.setFaults(undefined);
+  // The worker records contact counts every 15 minutes; the test records one now.
+  await harness.service.store.recordContactCounts(Date.now());
 
   const launched = await launchBrowser();
   closeBrowser = () => launched.close();
@@ -158,6 +160,21 @@ describe("dashboard in Chromium", () => {
       )?.trim(),
     ).toBe("1");
     await page.locator("#overview-chart canvas").waitFor();
+    await page.locator("#contacts-chart canvas").waitFor();
+    expect(
+      await page.locator("#contacts-chart").getAttribute("aria-label"),
+    ).toContain("1 contact from GHL, 1 of them on Coopel");
+    const coopelRequests = (
+      await harness.service.store.apiUsage(Date.now() - 86_400_000)
+    )
+      .filter((u) => u.api === "Coopel")
+      .reduce((sum, u) => sum + u.requests, 0);
+    expect(coopelRequests).toBeGreaterThan(0);
+    expect(
+      await page
+        .locator('[data-account="default"] [data-figure="requests-today"]')
+        .textContent(),
+    ).toBe(String(coopelRequests));
     await checkAccessible("overview");
     await screenshot("overview");
     expect(consoleErrors).toEqual([]);
@@ -239,6 +256,56 @@ describe("dashboard in Chromium", () => {
     await checkAccessible("catalog");
     await open("/ui/connections");
     await checkAccessible("connections");
+    expect(consoleErrors).toEqual([]);
+  });
+
+  it("pauses and resumes a location after confirmation", async () => {
+    await open("/ui/connections");
+    const row = page.locator(`tr[data-connection="${LOCATION_ID}"]`);
+    const dialogs: string[] = [];
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.accept();
+    });
+
+    await row.getByLabel("Reason").fill("Coopel maintenance window");
+    await row.getByRole("button", { name: /^Pause / }).click();
+    await expect.poll(() => row.locator(".badge").textContent()).toBe("paused");
+    expect(dialogs[0]).toContain(`Pause GHL location ${LOCATION_ID}?`);
+    const note = (await row.locator(".pause-note").textContent()) ?? "";
+    expect(note).toContain("Paused by admin session from 127.0.0.1 at");
+    expect(note).toContain("Coopel maintenance window");
+    await checkAccessible("connections with a paused location");
+
+    const writesBefore = harness.coopel.requests.filter(
+      (r) => r.method === "PUT",
+    ).length;
+    const response = await harness.post({
+      type: "ContactUpdate",
+      locationId: LOCATION_ID,
+      id: syncedId,
+      firstName: "Augusta",
+      webhookId: "browser-while-paused",
+    });
+    expect(response.status).toBe(200);
+    await expect
+      .poll(async () =>
+        (await harness.service.queue.listPausedAccounts()).map(
+          (p) => `${p.accountId} ${p.reason}`,
+        ),
+      )
+      .toEqual([`${LOCATION_ID} paused_by_operator`]);
+    expect(await harness.service.queue.depth()).toBe(1);
+
+    await row.getByRole("button", { name: /^Resume / }).click();
+    await expect.poll(() => row.locator(".badge").textContent()).toBe("active");
+    expect(dialogs[1]).toContain(`Resume GHL location ${LOCATION_ID}?`);
+    await harness.waitForIdle();
+    const writes = harness.coopel.requests.filter((r) => r.method === "PUT");
+    expect(writes.length).toBe(writesBefore + 1);
+    expect(writes.at(-1)?.body).toMatchObject({ first_name: "Augusta" });
+    expect(await harness.service.store.listLocationPauses()).toEqual([]);
+    await checkAccessible("connections after resume");
     expect(consoleErrors).toEqual([]);
   });
 

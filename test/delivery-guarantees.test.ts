@@ -311,10 +311,21 @@ describe("no duplicates", () => {
     expect(listed.stdout).toContain("1 dead letter");
 
     const replay = ["replay", "--config", configFile, "--id", dead!.id];
+    const dryRun = await runCli([...replay, "--dry-run", "--json"], {}, 60_000);
+    expect(JSON.parse(dryRun.stdout)).toEqual({
+      dryRun: true,
+      ids: [dead!.id],
+    });
     const first = await runCli(replay, {}, 60_000);
     expect(first.stdout).toContain("replayed 1 dead letter");
     const second = await runCli(replay, {}, 60_000);
     expect(second.stdout).toContain("replayed 0 dead letters");
+    const third = await runCli([...replay, "--json"], {}, 60_000);
+    expect(JSON.parse(third.stdout)).toEqual({
+      dryRun: false,
+      ids: [],
+      replayed: 0,
+    });
     await waitFor(async () => (await harness!.service.queue.depth()) === 0);
     await harness.waitForIdle();
     expect(harness.coopel.contacts.size).toBe(1);

@@ -40,6 +40,7 @@ function writeConfig(
   name: string,
   ghlToken: string,
   coopelToken: string,
+  routes: Record<string, null> = {},
 ): string {
   const file = path.join(dir, `${name}.yaml`);
   writeFileSync(
@@ -51,7 +52,12 @@ function writeConfig(
         locations: [{ id: LOCATION, token: ghlToken }],
         webhooks: { verify_signatures: false },
       },
-      coopel: { base_url: coopel.url, token: coopelToken, timeout_ms: 3000 },
+      coopel: {
+        base_url: coopel.url,
+        token: coopelToken,
+        timeout_ms: 3000,
+        routes,
+      },
     }),
   );
   return file;
@@ -59,7 +65,13 @@ function writeConfig(
 
 type Checks = {
   ok: boolean;
-  checks: { name: string; ok: boolean; detail: string; fix: string | null }[];
+  checks: {
+    name: string;
+    ok: boolean;
+    warning?: boolean;
+    detail: string;
+    fix: string | null;
+  }[];
 };
 
 describe("doctor", () => {
@@ -96,5 +108,37 @@ describe("doctor", () => {
     expect(result.stdout).toContain("create a new Private Integration token");
     expect(result.stdout).not.toContain("revoked-coopel-token");
     expect(result.stdout).not.toContain("revoked-location-token");
+  }, 60_000);
+
+  it("warns about Coopel routes set to null, with the fix", async () => {
+    const config = writeConfig(
+      "null-routes",
+      "good-location-token",
+      "good-coopel-token",
+      {
+        create_note: null,
+        delete_note: null,
+      },
+    );
+    const text = await runCli(["doctor", "--config", config]);
+    expect(text.code, text.stdout + text.stderr).toBe(0);
+    expect(text.stdout).toContain(
+      "WARN Coopel routes for notes: notes: Coopel routes create_note, delete_note are set to null",
+    );
+    expect(text.stdout).toContain(
+      "fix: set coopel.routes.create_note and coopel.routes.delete_note to the matching paths of your Coopel API, or set sync.notes.enabled: false",
+    );
+
+    const json = await runCli(["doctor", "--config", config, "--json"]);
+    const report = JSON.parse(json.stdout) as Checks;
+    const check = report.checks.find(
+      (c) => c.name === "Coopel routes for notes",
+    );
+    expect(check?.ok).toBe(true);
+    expect(check?.warning).toBe(true);
+    expect(check?.fix).toContain("coopel.routes.create_note");
+    expect(report.checks.map((c) => c.name)).not.toContain(
+      "Coopel routes for tasks",
+    );
   }, 60_000);
 });

@@ -124,6 +124,13 @@ describe("reencrypt", () => {
     const again = await runCli(["reencrypt", "--config", file], env);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain("re-encrypted 0 connection(s); 1 already");
+
+    const json = await runCli(["reencrypt", "--config", file, "--json"], env);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toEqual({
+      reencrypted: 0,
+      alreadyCurrent: 1,
+    });
   });
 
   it("exits 2 without the new key", async () => {

@@ -392,7 +392,8 @@ describe("official note examples", () => {
     await send(harness, fixture("NoteDelete"));
     expect(harness.coopel.requests).toHaveLength(0);
     const stats = await harness.service.store.eventStats(0);
-    expect(stats.ignored).toBe(2);
+    expect(stats.unsupported).toBe(2);
+    expect(stats.ignored).toBe(0);
     expect(stats.failed).toBe(0);
     expect(
       harness.logLines.some((line) =>

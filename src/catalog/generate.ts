@@ -51,7 +51,7 @@ export interface CatalogInputs {
   coopelSources: Record<string, string>;
   /** Default Coopel route templates by route key, for example `/contacts/:contactId`. */
   coopelRoutes: Record<string, string | null>;
-  /** GHL event types the engine syncs, and the file that declares them. */
+  /** GHL event types the engine routes to a sync handler, and the file that routes them. */
   syncedEvents: { types: readonly string[]; source: string };
 }
 
@@ -116,9 +116,20 @@ export function findCoopelCalls(
   return calls;
 }
 
-/** Whether a call writes records: any method but GET, except the token exchanges under /oauth/. */
-function changesRecords(method: string, route: string): boolean {
-  return method !== "GET" && !route.startsWith("/oauth/");
+/**
+ * Whether a call writes records: any method but GET, except the token
+ * exchanges under /oauth/ and operations whose spec requires only
+ * `.readonly` scopes, such as the POST searches.
+ */
+function changesRecords(
+  method: string,
+  route: string,
+  scopes: string[],
+): boolean {
+  if (method === "GET" || route.startsWith("/oauth/")) return false;
+  return !(
+    scopes.length > 0 && scopes.every((scope) => scope.endsWith(".readonly"))
+  );
 }
 
 function scopesOf(operation: OpenApiOperation): string[] {
@@ -147,20 +158,19 @@ function actionsOf(
       const summary = (operation.summary ?? operation.description ?? "")
         .replace(/\s+/g, " ")
         .trim();
+      const scopes = scopesOf(operation);
+      let use: Use = "unused";
+      if (users.length > 0)
+        use = changesRecords(upper, route, scopes) ? "synced" : "read";
       entries.push({
         system,
         kind: "action",
         method: upper,
         name: route,
         summary: operation.deprecated ? `${summary} (deprecated)` : summary,
-        scopes: scopesOf(operation),
+        scopes,
         source,
-        use:
-          users.length === 0
-            ? "unused"
-            : changesRecords(upper, route)
-              ? "synced"
-              : "read",
+        use,
         usedBy: [...new Set(users.map((c) => c.file))].sort(),
       });
     }
@@ -252,7 +262,7 @@ export async function readCatalogInputs(root: string): Promise<CatalogInputs> {
     .map((name) => name.slice(0, -".json".length));
   const { buildCoopelOpenApi } = await import("../sandbox/coopel-openapi.js");
   const { coopelRoutesSchema } = await import("../config/schema.js");
-  const { CONTACT_EVENT_TYPES } = await import("../engine/engine.js");
+  const { entityOf } = await import("../engine/engine.js");
   return {
     ghlSpecs,
     ghlEvents,
@@ -260,8 +270,9 @@ export async function readCatalogInputs(root: string): Promise<CatalogInputs> {
     ghlSources: readSources(root, "src/connectors/ghl"),
     coopelSources: readSources(root, "src/connectors/coopel"),
     coopelRoutes: coopelRoutesSchema.parse({}),
+    // The engine's own dispatch decides, so a new handled type is marked without a list to update.
     syncedEvents: {
-      types: CONTACT_EVENT_TYPES,
+      types: ghlEvents.filter((type) => entityOf(type) !== null).sort(),
       source: "src/engine/engine.ts",
     },
   };

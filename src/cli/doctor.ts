@@ -1,4 +1,5 @@
 import type { LoadedConfig } from "../config/load.js";
+import { missingRoutes } from "../runtime/missing-routes.js";
 import { openStorage } from "../runtime/service.js";
 
 /** One check of `doctor`: what was checked, whether it passed, and how to fix it when not. */
@@ -6,8 +7,10 @@ export interface Check {
   name: string;
   ok: boolean;
   detail: string;
-  /** Advice for fixing a failed check; null when it passed. */
+  /** Advice for fixing a failed check or a warning; null when it passed. */
   fix: string | null;
+  /** Set on a passed check that still needs attention, such as Coopel routes set to null. */
+  warning?: true;
 }
 
 /** Clock skew above this many seconds fails the check, because webhook timestamps are compared with the local clock. */
@@ -55,6 +58,15 @@ export async function runChecks(loaded: LoadedConfig): Promise<Check[]> {
       fix: null,
     },
   ];
+
+  for (const missing of missingRoutes(config))
+    checks.push({
+      name: `Coopel routes for ${missing.entity}`,
+      ok: true,
+      warning: true,
+      detail: missing.message,
+      fix: missing.fix,
+    });
 
   try {
     const storage = await openStorage(config, loaded.baseDir);
@@ -209,9 +221,10 @@ export async function runDoctor(
     );
   } else {
     for (const check of checks) {
-      process.stdout.write(
-        `${check.ok ? "ok  " : "FAIL"} ${check.name}: ${check.detail}\n`,
-      );
+      let mark = "ok  ";
+      if (!check.ok) mark = "FAIL";
+      else if (check.warning) mark = "WARN";
+      process.stdout.write(`${mark} ${check.name}: ${check.detail}\n`);
       if (check.fix) process.stdout.write(`     fix: ${check.fix}\n`);
     }
     process.stdout.write(

@@ -76,7 +76,7 @@ function formatStatus(o: Overview): string {
     ),
     "",
     "Last 24 hours:",
-    `  received ${s.received}, synced ${s.synced}, skipped ${s.skipped}, ignored ${s.ignored}, failed ${s.failed}, pending ${s.pending}`,
+    `  received ${s.received}, synced ${s.synced}, skipped ${s.skipped}, ignored ${s.ignored}, unsupported ${s.unsupported}, failed ${s.failed}, pending ${s.pending}`,
     `  webhook to write: p50 ${s.writeLatencyP50Ms ?? "-"} ms, p99 ${s.writeLatencyP99Ms ?? "-"} ms`,
     "",
     `Inbox depth ${o.inboxDepth}, lag ${o.lagSeconds.toFixed(1)} s, dead letters ${o.deadLetters}`,

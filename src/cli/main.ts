@@ -3,12 +3,14 @@ import { ConfigError, loadConfigFile } from "../config/load.js";
 import type { DeadLetterOptions } from "./dead-letters.js";
 import { OptionError } from "./option-error.js";
 import { UsageError } from "./errors.js";
+import { INIT_DEFAULTS } from "./init.js";
 import type { EventsOptions } from "./inspect.js";
 
 /** Exit codes of every command. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-function buildProgram(setCode: (code: number) => void): Command {
+/** Builds the commander program; `setCode` receives the exit code of the command that ran. */
+export function buildProgram(setCode: (code: number) => void): Command {
   const program = new Command()
     .name("ghl-coopel-sync")
     .description(
@@ -48,6 +50,71 @@ function buildProgram(setCode: (code: number) => void): Command {
     );
 
   program
+    .command("init")
+    .description(
+      "Write a commented sync.config.yaml and a .env.example that lists its secrets as ${VARIABLE} references. Asks for the settings on a terminal; with any setting flag, or without a terminal, takes the flags and the defaults.",
+    )
+    .option("--dir <folder>", "folder to write the two files into", ".")
+    .addOption(
+      new Option(
+        "--mode <mode>",
+        "embedded (one process, SQLite) or postgres (scale-out)",
+      ).choices(["embedded", "postgres"]),
+    )
+    .option(
+      "--postgres-url <url>",
+      `PostgreSQL URL for --mode postgres, written to .env.example (default ${INIT_DEFAULTS.postgresUrl})`,
+    )
+    .option(
+      "--location-id <id>",
+      "GHL location to sync with a Private Integration token (default none yet)",
+    )
+    .option(
+      "--ghl-url <url>",
+      `GHL API base URL (default ${INIT_DEFAULTS.ghlUrl})`,
+    )
+    .option(
+      "--coopel-url <url>",
+      `Coopel API base URL (default ${INIT_DEFAULTS.coopelUrl})`,
+    )
+    .option(
+      "--port <port>",
+      `TCP port the webhook receiver listens on (default ${INIT_DEFAULTS.port})`,
+    )
+    .option("--force", "overwrite existing files")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  ghl-coopel-sync init\n  ghl-coopel-sync init --dir deploy --mode postgres --location-id ve9EPM428h8vShlRW1KT --coopel-url https://api.coopel.example\n\nExit codes: 0 files written, 2 a file exists (without --force) or a flag is invalid.",
+    )
+    .action(async (options: CliInitOptions, command: Command) => {
+      const { runInit, parsePort } = await import("./init.js");
+      const settings = [
+        "mode",
+        "postgresUrl",
+        "locationId",
+        "ghlUrl",
+        "coopelUrl",
+        "port",
+      ];
+      setCode(
+        await runInit({
+          dir: options.dir,
+          force: options.force,
+          mode: options.mode,
+          postgresUrl: options.postgresUrl,
+          locationId: options.locationId,
+          ghlUrl: options.ghlUrl,
+          coopelUrl: options.coopelUrl,
+          port:
+            options.port === undefined ? undefined : parsePort(options.port),
+          flagsGiven: settings.some(
+            (name) => command.getOptionValueSource(name) === "cli",
+          ),
+        }),
+      );
+    });
+
+  program
     .command("migrate")
     .description(
       "Bring the database named by store.url (SQLite or PostgreSQL) to the current schema, then exit.",
@@ -57,14 +124,15 @@ function buildProgram(setCode: (code: number) => void): Command {
       "configuration file",
       "sync.config.yaml",
     )
+    .option("--json", "print the applied migrations as JSON")
     .addHelpText(
       "after",
       "\nExample:\n  ghl-coopel-sync migrate --config sync.config.yaml\n\nExit codes: 0 schema current, 1 failed, 2 invalid configuration or database unreachable.",
     )
-    .action(async (options: { config: string }) => {
+    .action(async (options: { config: string; json?: boolean }) => {
       const loaded = loadConfigFile(options.config);
       const { runMigrate } = await import("./migrate.js");
-      setCode(await runMigrate(loaded));
+      setCode(await runMigrate(loaded, options));
     });
 
   program
@@ -79,7 +147,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     )
     .addHelpText(
       "after",
-      "\nExample:\n  ghl-coopel-sync sandbox --config sync.config.yaml",
+      "\nExample:\n  ghl-coopel-sync sandbox --config sync.config.yaml\n\nExit codes: 0 stopped by a signal, 1 a sandbox could not start (a port in use), 2 invalid configuration.",
     )
     .action(async (options: { config: string }) => {
       const loaded = loadConfigFile(options.config);
@@ -96,14 +164,15 @@ function buildProgram(setCode: (code: number) => void): Command {
       "configuration file whose store to use",
       "sync.config.yaml",
     )
+    .option("--json", "print the counts as JSON")
     .addHelpText(
       "after",
-      "\nExample:\n  GHL_COOPEL_SYNC_NEW_ENCRYPTION_KEY=$(openssl rand -base64 32) ghl-coopel-sync reencrypt\n\nExit codes: 0 done, 1 a stored secret could not be opened, 2 a key or the store is not usable.",
+      "\nExample:\n  GHL_COOPEL_SYNC_NEW_ENCRYPTION_KEY=$(openssl rand -base64 32) ghl-coopel-sync reencrypt\n\nA progress bar shows on a terminal.\nExit codes: 0 done, 1 a stored secret could not be opened, 2 a key or the store is not usable.",
     )
-    .action(async (options: { config: string }) => {
+    .action(async (options: { config: string; json?: boolean }) => {
       const loaded = loadConfigFile(options.config);
       const { runReencrypt } = await import("./security.js");
-      setCode(await runReencrypt(loaded));
+      setCode(await runReencrypt(loaded, options));
     });
 
   program
@@ -113,7 +182,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     )
     .addHelpText(
       "after",
-      "\nExample:\n  printf '%s' \"$ADMIN_PASSWORD\" | ghl-coopel-sync hash-password",
+      "\nExample:\n  printf '%s' \"$ADMIN_PASSWORD\" | ghl-coopel-sync hash-password\n\nExit codes: 0 hash printed, 2 the password is shorter than 12 characters.",
     )
     .action(async () => {
       const { runHashPassword } = await import("./security.js");
@@ -148,7 +217,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option("--json", "print JSON instead of text")
     .addHelpText(
       "after",
-      "\nExample:\n  ghl-coopel-sync dead-letters --config sync.config.yaml --class permanent",
+      "\nExample:\n  ghl-coopel-sync dead-letters --config sync.config.yaml --class permanent\n\nExit codes: 0 listed, 2 invalid configuration or flag.",
     )
     .action(async (options: CliSelectOptions & { json?: boolean }) => {
       const loaded = loadConfigFile(options.config);
@@ -170,13 +239,18 @@ function buildProgram(setCode: (code: number) => void): Command {
   )
     .option("--all", "replay every dead letter")
     .option("--dry-run", "list what would be replayed and change nothing")
+    .option("--json", "print the replayed job ids and count as JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  ghl-coopel-sync replay --id 42\n  ghl-coopel-sync replay --account ve9EPM428h8vShlRW1KT --class retryable\n  ghl-coopel-sync replay --all",
+      "\nExamples:\n  ghl-coopel-sync replay --id 42\n  ghl-coopel-sync replay --account ve9EPM428h8vShlRW1KT --class retryable\n  ghl-coopel-sync replay --all --json\n\nA progress bar shows on a terminal.\nExit codes: 0 replayed (or listed with --dry-run), 2 invalid configuration, flag or selection.",
     )
     .action(
       async (
-        options: CliSelectOptions & { all?: boolean; dryRun?: boolean },
+        options: CliSelectOptions & {
+          all?: boolean;
+          dryRun?: boolean;
+          json?: boolean;
+        },
       ) => {
         const loaded = loadConfigFile(options.config);
         const { runReplay } = await import("./replay.js");
@@ -185,6 +259,7 @@ function buildProgram(setCode: (code: number) => void): Command {
             ...fromCli(options),
             all: options.all,
             dryRun: options.dryRun,
+            json: options.json,
           }),
         );
       },
@@ -245,6 +320,7 @@ function buildProgram(setCode: (code: number) => void): Command {
         "synced",
         "skipped",
         "ignored",
+        "unsupported",
         "failed",
       ]),
     )
@@ -305,8 +381,38 @@ function buildProgram(setCode: (code: number) => void): Command {
     );
 
   program
+    .command("rules")
+    .description("Work with the tag rules of the configuration.")
+    .addHelpText(
+      "after",
+      "\nExample:\n  ghl-coopel-sync rules apply --config sync.config.yaml --dry-run",
+    )
+    .command("apply")
+    .description(
+      "Evaluate the tag rules over every linked contact, reading each contact from GHL within ghl.rate_limit, and add or remove the rule-owned tags on Coopel as a contact event would. Tags that no rule produced stay as they are.",
+    )
+    .option("-c, --config <file>", "configuration file", "sync.config.yaml")
+    .option("--dry-run", "print the tag changes and send no Coopel writes")
+    .option("--json", "print the report as JSON")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  ghl-coopel-sync rules apply --config sync.config.yaml --dry-run\n  ghl-coopel-sync rules apply --json\n\nA progress bar with the rate and the time left shows on a terminal.\nExit codes: 0 done, 1 a contact failed or the daily GHL budget ran out, 2 invalid configuration or no tag rules.",
+    )
+    .action(
+      async (options: { config: string; dryRun?: boolean; json?: boolean }) => {
+        const loaded = loadConfigFile(options.config);
+        const { runRulesApply } = await import("./rules.js");
+        setCode(await runRulesApply(loaded, options));
+      },
+    );
+
+  program
     .command("mapping")
     .description("Check the mapping of the configuration.")
+    .addHelpText(
+      "after",
+      "\nExample:\n  ghl-coopel-sync mapping test --event fixtures/ghl/webhooks/ContactCreate.json",
+    )
     .command("test")
     .description(
       "Print the plan for one GHL webhook body: every Coopel request that would be sent, with its body, and the tags that would be added or removed. Sends nothing.",
@@ -335,6 +441,17 @@ function buildProgram(setCode: (code: number) => void): Command {
       },
     );
   return program;
+}
+
+interface CliInitOptions {
+  dir: string;
+  force?: boolean;
+  mode?: "embedded" | "postgres";
+  postgresUrl?: string;
+  locationId?: string;
+  ghlUrl?: string;
+  coopelUrl?: string;
+  port?: string;
 }
 
 interface CliSelectOptions {

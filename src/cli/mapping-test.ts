@@ -195,6 +195,27 @@ class EmptyStore implements Store {
   listLinks() {
     return Promise.resolve([]);
   }
+  saveRuleTags() {
+    return Promise.resolve(false);
+  }
+  pauseLocation() {
+    return Promise.resolve();
+  }
+  resumeLocation() {
+    return Promise.resolve(false);
+  }
+  listLocationPauses() {
+    return Promise.resolve([]);
+  }
+  recordContactCounts() {
+    return Promise.resolve();
+  }
+  contactCounts() {
+    return Promise.resolve([]);
+  }
+  apiUsage() {
+    return Promise.resolve([]);
+  }
   eventStats(): Promise<EventStats> {
     return Promise.reject(new Error("not available in a mapping test"));
   }

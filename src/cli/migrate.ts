@@ -31,6 +31,7 @@ function sqliteVersions(file: string): number[] {
  */
 export async function runMigrate(
   loaded: LoadedConfig,
+  options: { json?: boolean } = {},
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<number> {
   const { config, baseDir } = loaded;
@@ -52,11 +53,16 @@ export async function runMigrate(
     const applied = sqliteFile
       ? sqliteVersions(sqliteFile).filter((v) => !before.includes(v))
       : storage.migrated;
-    out.write(
-      applied.length === 0
-        ? `schema of ${storage.dataLocation} is up to date\n`
-        : `applied migrations ${applied.join(", ")} to ${storage.dataLocation}\n`,
-    );
+    if (options.json)
+      out.write(
+        `${JSON.stringify({ applied, dataLocation: storage.dataLocation }, null, 2)}\n`,
+      );
+    else
+      out.write(
+        applied.length === 0
+          ? `schema of ${storage.dataLocation} is up to date\n`
+          : `applied migrations ${applied.join(", ")} to ${storage.dataLocation}\n`,
+      );
     return 0;
   } finally {
     await storage.queue.close();

@@ -2,6 +2,10 @@ import type { LoadedConfig } from "../config/load.js";
 import { openStorage } from "../runtime/service.js";
 import { toFilter, type DeadLetterOptions } from "./dead-letters.js";
 import { OptionError } from "./option-error.js";
+import { noProgress, startProgress } from "./progress.js";
+
+/** Dead letters made pending per queue call, so that progress shows on a long replay. */
+const REPLAY_BATCH_SIZE = 200;
 
 /**
  * Makes dead jobs pending again so that a running worker picks them up.
@@ -10,7 +14,11 @@ import { OptionError } from "./option-error.js";
  */
 export async function runReplay(
   loaded: LoadedConfig,
-  options: DeadLetterOptions & { all?: boolean; dryRun?: boolean },
+  options: DeadLetterOptions & {
+    all?: boolean;
+    dryRun?: boolean;
+    json?: boolean;
+  },
   write: (text: string) => void = (text) => process.stdout.write(text),
 ): Promise<number> {
   const filter = toFilter(options);
@@ -25,16 +33,32 @@ export async function runReplay(
     );
   const { store, queue } = await openStorage(loaded.config, loaded.baseDir);
   try {
+    const ids = (await queue.listDeadLetters(filter)).map((l) => l.id);
     if (options.dryRun) {
-      const letters = await queue.listDeadLetters(filter);
       write(
-        `${letters.length} dead letter${letters.length === 1 ? "" : "s"} would be replayed: ${letters.map((l) => `#${l.id}`).join(" ")}\n`,
+        options.json
+          ? `${JSON.stringify({ dryRun: true, ids }, null, 2)}\n`
+          : `${ids.length} dead letter${ids.length === 1 ? "" : "s"} would be replayed: ${ids.map((id) => `#${id}`).join(" ")}\n`,
       );
       return 0;
     }
-    const count = await queue.replayDeadLetters(filter);
+    const progress = options.json
+      ? noProgress
+      : startProgress("replay", ids.length, "jobs");
+    let replayed = 0;
+    try {
+      for (let start = 0; start < ids.length; start += REPLAY_BATCH_SIZE) {
+        const batch = ids.slice(start, start + REPLAY_BATCH_SIZE);
+        replayed += await queue.replayDeadLetters({ ids: batch });
+        progress.increment(batch.length);
+      }
+    } finally {
+      progress.stop();
+    }
     write(
-      `replayed ${count} dead letter${count === 1 ? "" : "s"}; a running worker processes them now (jobs already replayed are not counted again)\n`,
+      options.json
+        ? `${JSON.stringify({ dryRun: false, ids, replayed }, null, 2)}\n`
+        : `replayed ${replayed} dead letter${replayed === 1 ? "" : "s"}; a running worker processes them now (jobs already replayed are not counted again)\n`,
     );
     return 0;
   } finally {

@@ -1,11 +1,23 @@
 import type { LoadedConfig } from "../config/load.js";
 import { createLogger } from "../runtime/logger.js";
-import { startSandboxes } from "../runtime/sandboxes.js";
+import { startSandboxes, type RunningSandboxes } from "../runtime/sandboxes.js";
 
-/** Runs both sandboxes until SIGINT or SIGTERM. */
+/** Runs both sandboxes until SIGINT or SIGTERM; returns 1 when they cannot start. */
 export async function runSandbox(loaded: LoadedConfig): Promise<number> {
   const logger = createLogger(loaded.config.log);
-  const sandboxes = await startSandboxes(loaded.config, logger);
+  let sandboxes: RunningSandboxes;
+  try {
+    sandboxes = await startSandboxes(loaded.config, logger);
+  } catch (error) {
+    const { ghl_port: ghlPort, coopel_port: coopelPort } =
+      loaded.config.sandbox;
+    logger.error(
+      { err: error },
+      `the sandboxes could not start on ports ${ghlPort} and ${coopelPort} (${(error as Error).message}); free the ports or change sandbox.ghl_port and sandbox.coopel_port`,
+    );
+    logger.flush();
+    return 1;
+  }
   logger.info(
     { ghl: sandboxes.ghl.url, coopel: sandboxes.coopel.url },
     `sandboxes running: GHL ${sandboxes.ghl.url}, Coopel ${sandboxes.coopel.url} (OpenAPI: ${sandboxes.coopel.url}/openapi.json); Ctrl-C stops them`,

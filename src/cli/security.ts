@@ -1,6 +1,7 @@
 import type { LoadedConfig } from "../config/load.js";
 import { openStorage, type Storage } from "../runtime/service.js";
 import { hashPassword } from "../security/passwords.js";
+import { noProgress, startProgress, type Progress } from "./progress.js";
 import { reencryptConnections } from "../security/reencrypt.js";
 import {
   ENCRYPTION_KEY_FILE_VARIABLE,
@@ -20,6 +21,7 @@ export const NEW_KEY_FILE_VARIABLE = "GHL_COOPEL_SYNC_NEW_ENCRYPTION_KEY_FILE";
  */
 export async function runReencrypt(
   loaded: LoadedConfig,
+  options: { json?: boolean } = {},
   env: NodeJS.ProcessEnv = process.env,
   out: NodeJS.WritableStream = process.stdout,
   err: NodeJS.WritableStream = process.stderr,
@@ -50,14 +52,25 @@ export async function runReencrypt(
     err.write(`${(error as Error).message}\n`);
     return 2;
   }
+  let progress: Progress = noProgress;
   try {
     const result = await reencryptConnections(
       storage.connections,
       new SecretBox(from),
       new SecretBox(to),
+      {
+        onStart: (total) => {
+          if (!options.json)
+            progress = startProgress("reencrypt", total, "connections");
+        },
+        onConnection: () => progress.increment(),
+      },
     );
+    progress.stop();
     out.write(
-      `re-encrypted ${result.reencrypted} connection(s); ${result.alreadyCurrent} already used the new key. Set ${ENCRYPTION_KEY_VARIABLE} to the new key before the next start.\n`,
+      options.json
+        ? `${JSON.stringify(result, null, 2)}\n`
+        : `re-encrypted ${result.reencrypted} connection(s); ${result.alreadyCurrent} already used the new key. Set ${ENCRYPTION_KEY_VARIABLE} to the new key before the next start.\n`,
     );
     return 0;
   } catch (error) {
@@ -65,6 +78,7 @@ export async function runReencrypt(
     err.write(`${error.message}\n`);
     return 1;
   } finally {
+    progress.stop();
     await storage.queue.close();
     await storage.store.close();
   }

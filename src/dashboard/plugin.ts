@@ -37,6 +37,13 @@ import {
 } from "../operator/preview.js";
 import { html, type SafeHtml } from "./html.js";
 import { csrfField, page, when, type Section } from "./layout.js";
+import {
+  apiUsageSection,
+  contactChartSection,
+  pauseControls,
+  startOfUtcDay,
+  type LocationPauseControl,
+} from "./operator-sections.js";
 
 /** Reads contacts from both systems for the contact page. */
 export interface ContactReader {
@@ -69,6 +76,8 @@ export interface DashboardOptions {
   replay?: (ids: string[] | "all") => Promise<number>;
   /** The state of a GHL location as the running service sees it. */
   locationState?: LocationStateOf;
+  /** Pauses and resumes locations; without it the Connections page shows no pause buttons. */
+  locationPauses?: LocationPauseControl;
   /** Folder of the official GHL webhook examples offered in the mapping preview. */
   fixturesDir: string;
 }
@@ -108,10 +117,20 @@ const ASSETS: Record<string, { file: string; type: string }> = {
     file: new URL("overview-chart.js", WEB_DIR).pathname,
     type: "text/javascript; charset=utf-8",
   },
+  "contacts-chart.js": {
+    file: new URL("contacts-chart.js", WEB_DIR).pathname,
+    type: "text/javascript; charset=utf-8",
+  },
 };
 
 const STATES: JobState[] = ["pending", "running", "done", "dead"];
-const OUTCOMES: Outcome[] = ["synced", "skipped", "ignored", "failed"];
+const OUTCOMES: Outcome[] = [
+  "synced",
+  "skipped",
+  "ignored",
+  "unsupported",
+  "failed",
+];
 const SINCE: Record<string, number> = {
   "1h": 3_600_000,
   "24h": 86_400_000,
@@ -228,6 +247,10 @@ function protectedRoutes(
       ),
     );
     const linked = new Map(links);
+    const now = Date.now();
+    const usage = await store.apiUsage(startOfUtcDay(now));
+    const countsFrom = now - 7 * 86_400_000;
+    const counts = await store.contactCounts(countsFrom);
     const perMinute = (s.received / (24 * 60)).toFixed(2);
     const chartData = JSON.stringify({
       t: o.series.map((b) => b.start / 1000),
@@ -248,6 +271,10 @@ function protectedRoutes(
           <div>
             <dt>Skipped</dt>
             <dd data-figure="skipped">${s.skipped}</dd>
+          </div>
+          <div>
+            <dt>Unsupported</dt>
+            <dd data-figure="unsupported">${s.unsupported}</dd>
           </div>
           <div>
             <dt>Failed</dt>
@@ -295,6 +322,8 @@ function protectedRoutes(
           </figcaption>
         </figure>
       </section>
+      ${contactChartSection(counts, countsFrom, now)}
+      ${apiUsageSection(config, usage)}
       <section aria-labelledby="conn-h">
         <h2 id="conn-h">Connections</h2>
         <div class="table-wrap">
@@ -334,7 +363,7 @@ function protectedRoutes(
         </p>
       </section>`;
     return send(reply, request, "overview", "Overview", body, {
-      scripts: ["uPlot.iife.min.js", "overview-chart.js"],
+      scripts: ["uPlot.iife.min.js", "overview-chart.js", "contacts-chart.js"],
       styles: ["uPlot.min.css"],
     });
   });
@@ -1034,10 +1063,22 @@ ${JSON.stringify(redact(event.payload), null, 2)}</pre>`;
   );
 
   // Connections
-  app.get("/connections", async (request, reply) => {
+  const connectionsBody = async (
+    request: FastifyRequest,
+    problem: string | null = null,
+  ): Promise<SafeHtml> => {
     const connections = connectionsOf(config, options.locationState);
+    const pauses = new Map(
+      ((await options.locationPauses?.list()) ?? []).map((p) => [
+        p.locationId,
+        p,
+      ]),
+    );
     const depth = await queue.depth();
-    const body = html` <div class="table-wrap">
+    const control = options.locationPauses;
+    return html`<div id="connections">
+      ${problem ? html`<p class="error" role="alert">${problem}</p>` : ""}
+      <div class="table-wrap">
         <table>
           <thead>
             <tr>
@@ -1046,34 +1087,106 @@ ${JSON.stringify(redact(event.payload), null, 2)}</pre>`;
               <th scope="col">Name or URL</th>
               <th scope="col">State</th>
               <th scope="col">Authorization</th>
+              ${control ? html`<th scope="col">Pause</th>` : ""}
             </tr>
           </thead>
           <tbody>
-            ${connections.map(
-              (c) =>
-                html`<tr>
-                  <td>
-                    ${c.system === "ghl" ? "GHL location" : "Coopel account"}
-                  </td>
-                  <td><code>${c.id}</code></td>
-                  <td>${c.name}</td>
-                  <td>
-                    <span class="badge badge-${c.state}">${c.state}</span
-                    >${c.reason ? html` <span class="muted">${c.reason}</span>` : ""}
-                  </td>
-                  <td>token set in config (never shown)</td>
-                </tr>`,
-            )}
+            ${connections.map((c) => {
+              const pause = pauses.get(c.id) ?? null;
+              const state = pause ? "paused" : c.state;
+              return html`<tr data-connection="${c.id}">
+                <td>
+                  ${c.system === "ghl" ? "GHL location" : "Coopel account"}
+                </td>
+                <td><code>${c.id}</code></td>
+                <td>${c.name}</td>
+                <td>
+                  <span class="badge badge-${state}">${state}</span
+                  >${c.reason ? html` <span class="muted">${c.reason}</span>` : ""}
+                </td>
+                <td>token set in config (never shown)</td>
+                ${
+                  control
+                    ? html`<td>
+                        ${c.system === "ghl" ? pauseControls(c, pause, csrf(request)) : ""}
+                      </td>`
+                    : ""
+                }
+              </tr>`;
+            })}
           </tbody>
         </table>
       </div>
       <p>Events waiting in the inbox: ${depth}.</p>
       <p class="muted">
-        Pause a GHL location by setting <code>paused: true</code> under
-        <code>ghl.locations</code> and restarting.
-      </p>`;
-    return send(reply, request, "connections", "Connections", body);
-  });
+        A paused location keeps receiving webhooks; its events wait in the inbox
+        and run when it is resumed. <code>paused: true</code> under
+        <code>ghl.locations</code> instead drops its webhooks.
+      </p>
+    </div>`;
+  };
+
+  app.get("/connections", async (request, reply) =>
+    send(
+      reply,
+      request,
+      "connections",
+      "Connections",
+      await connectionsBody(request),
+    ),
+  );
+
+  const ghlLocation = (id: string) =>
+    connectionsOf(config, options.locationState).find(
+      (c) => c.system === "ghl" && c.id === id,
+    );
+
+  app.post<{ Params: { id: string }; Body: { reason?: string } }>(
+    "/connections/:id/pause",
+    async (request, reply) => {
+      const control = options.locationPauses;
+      if (!control) return reply.code(501).send({ error: "pause_unavailable" });
+      const { id } = request.params;
+      const reason = (request.body?.reason ?? "").trim();
+      let problem: string | null = null;
+      if (!ghlLocation(id))
+        problem = `GHL location ${id} is not in ghl.locations; only configured locations can be paused.`;
+      else if (reason === "" || reason.length > 200)
+        problem = "Give a reason of 1 to 200 characters for the pause.";
+      if (problem)
+        return send(
+          reply.code(400),
+          request,
+          "connections",
+          "Connections",
+          await connectionsBody(request, problem),
+        );
+      const pausedBy = `admin ${request.admin?.via ?? "session"} from ${request.ip}`;
+      await control.pause(id, reason, pausedBy);
+      request.log.warn(
+        { locationId: id, pausedBy, reason },
+        `GHL location ${id} paused from the dashboard; its events wait until it is resumed`,
+      );
+      return reply.redirect("/ui/connections", 303);
+    },
+  );
+
+  app.post<{ Params: { id: string } }>(
+    "/connections/:id/resume",
+    async (request, reply) => {
+      const control = options.locationPauses;
+      if (!control) return reply.code(501).send({ error: "pause_unavailable" });
+      const { id } = request.params;
+      const resumed = await control.resume(id);
+      request.log.warn(
+        { locationId: id, resumed },
+        resumed
+          ? `GHL location ${id} resumed from the dashboard; its waiting events run now`
+          : `GHL location ${id} was not paused; nothing to resume`,
+      );
+      return reply.redirect("/ui/connections", 303);
+    },
+  );
 
   // Catalog
   type CatalogQuery = { q?: string; system?: string; used?: string };

@@ -12,7 +12,7 @@ import type {
   Link,
   Store,
 } from "./ports.js";
-import { planTags, tagsMinus } from "./tag-diff.js";
+import { planTags, tagsMinus, type TagPlan } from "./tag-diff.js";
 import type { TagRules } from "./tag-rules.js";
 
 export interface ContactEventSyncOptions {
@@ -32,6 +32,17 @@ export interface ContactEventSyncOptions {
 export interface ContactEventResult {
   completion: Completion;
   link: Link | null;
+}
+
+/** The rule tags of one contact after `applyRuleTags`, and the writes it planned. */
+export interface RuleTagResult {
+  add: string[];
+  remove: string[];
+  /** The rule tags the sync owns after the writes. */
+  ruleTags: string[];
+  /** Whether the owned rule tags differ from the link's, so the link needs saving. */
+  changed: boolean;
+  warnings: string[];
 }
 
 /**
@@ -123,13 +134,20 @@ export class ContactEventSync {
           link,
         };
       const tagsWrote = tagged.wrote;
+      let outcome = contactCompletion.outcome;
+      let reason = contactCompletion.reason;
+      if (tagsWrote) {
+        reason =
+          contactCompletion.outcome === "synced" ? `${reason}+tags` : "tags";
+        outcome = "synced";
+      } else if (tagged.blocked.length > 0 && outcome !== "synced") {
+        // The event's only writes need routes that are set to null.
+        outcome = "unsupported";
+        reason = `unsupported:${tagged.blocked.join("+")}`;
+      }
       const completion: Completion = {
-        outcome: tagsWrote ? "synced" : contactCompletion.outcome,
-        reason: tagsWrote
-          ? contactCompletion.outcome === "synced"
-            ? `${contactCompletion.reason}+tags`
-            : "tags"
-          : contactCompletion.reason,
+        outcome,
+        reason,
         links: mergeLinks(contactCompletion.links, [tagged.link]),
         requests: context.requests,
         warnings,
@@ -150,7 +168,7 @@ export class ContactEventSync {
     justCreated: boolean,
     context: CallContext,
     warnings: string[],
-  ): Promise<{ link: Link; wrote: boolean } | null> {
+  ): Promise<{ link: Link; wrote: boolean; blocked: string[] } | null> {
     const { coopel, rules } = this.options;
     const syncTags =
       typeof this.options.syncTags === "function"
@@ -184,24 +202,13 @@ export class ContactEventSync {
       wantedRuleTags,
     });
 
-    let wrote = false;
-    const remove = plan.remove;
-    if (plan.add.length > 0) {
-      if (coopel.supports("add_tags")) {
-        await coopel.addTags(coopelId, plan.add, context);
-        wrote = true;
-      } else warnings.push("tags not added: coopel.routes.add_tags is null");
-    }
-    if (remove.length > 0) {
-      if (coopel.supports("remove_tags")) {
-        await coopel.removeTags(coopelId, remove, context);
-        wrote = true;
-      } else {
-        warnings.push(
-          `tags not removed (${remove.length}): coopel.routes.remove_tags is null`,
-        );
-      }
-    }
+    const { wrote, blocked } = await sendTagPlan(
+      coopel,
+      coopelId,
+      plan,
+      context,
+      warnings,
+    );
     const unchanged =
       !wrote &&
       sameList(plan.ghlTags, link.tags ?? null) &&
@@ -216,6 +223,53 @@ export class ContactEventSync {
         updatedAt: this.now(),
       },
       wrote,
+      blocked,
+    };
+  }
+
+  /**
+   * Evaluates the tag rules for a contact read from GHL and adds or removes
+   * the rule-owned tags on Coopel, as a contact event would. GHL tags are not
+   * diffed, because the read is no tag event, and a tag that no rule
+   * produced is never touched. With `dryRun`, the plan is returned and
+   * nothing is sent.
+   */
+  async applyRuleTags(
+    locationId: string,
+    contact: Record<string, unknown>,
+    link: Link,
+    context: CallContext,
+    options: { dryRun?: boolean } = {},
+  ): Promise<RuleTagResult> {
+    const { coopel, rules } = this.options;
+    const warnings: string[] = [];
+    if (link.coopelId === null)
+      throw new Error(
+        `contact ${link.ghlId} of location ${locationId} has no Coopel id`,
+      );
+    const { payload } = await this.options.enricher.enrich(
+      locationId,
+      contact,
+      context,
+    );
+    const ruleContext = await this.ruleContext(locationId, payload, context);
+    const evaluated = await rules.evaluate(ruleContext);
+    warnings.push(...evaluated.warnings);
+    const plan = planTags({
+      previousGhlTags: link.tags ?? null,
+      currentGhlTags: null,
+      ownedRuleTags: (link.ruleTags ?? []).filter((tag) => rules.owns(tag)),
+      wantedRuleTags: evaluated.tags,
+    });
+    const changed = !sameList(plan.ruleTags, link.ruleTags ?? []);
+    if (!options.dryRun)
+      await sendTagPlan(coopel, link.coopelId, plan, context, warnings);
+    return {
+      add: plan.add,
+      remove: plan.remove,
+      ruleTags: plan.ruleTags,
+      changed,
+      warnings,
     };
   }
 
@@ -272,6 +326,43 @@ export class ContactEventSync {
       );
     return ruleView;
   }
+}
+
+/**
+ * Sends the adds and removes of a tag plan to Coopel. Returns whether
+ * anything was written and the routes of writes that were skipped because
+ * their route is set to null, which are also reported in `warnings`.
+ */
+async function sendTagPlan(
+  coopel: CoopelClient,
+  coopelId: string,
+  plan: TagPlan,
+  context: CallContext,
+  warnings: string[],
+): Promise<{ wrote: boolean; blocked: string[] }> {
+  let wrote = false;
+  const blocked: string[] = [];
+  if (plan.add.length > 0) {
+    if (coopel.supports("add_tags")) {
+      await coopel.addTags(coopelId, plan.add, context);
+      wrote = true;
+    } else {
+      blocked.push("add_tags");
+      warnings.push("tags not added: coopel.routes.add_tags is null");
+    }
+  }
+  if (plan.remove.length > 0) {
+    if (coopel.supports("remove_tags")) {
+      await coopel.removeTags(coopelId, plan.remove, context);
+      wrote = true;
+    } else {
+      blocked.push("remove_tags");
+      warnings.push(
+        `tags not removed (${plan.remove.length}): coopel.routes.remove_tags is null`,
+      );
+    }
+  }
+  return { wrote, blocked };
 }
 
 function convertForRules(value: unknown, dataType: string): unknown {

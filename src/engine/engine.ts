@@ -1,5 +1,10 @@
 import type { ContactEventSync } from "./contact-events.js";
 import { finish } from "./completion.js";
+import {
+  AttemptError,
+  DeferralError,
+  UnsupportedRouteError,
+} from "./errors.js";
 import { NOTE_EVENT_TYPES, type NoteSync } from "./note-sync.js";
 import type {
   CallContext,
@@ -7,6 +12,7 @@ import type {
   GhlApi,
   Job,
   Link,
+  LocationPause,
   Store,
 } from "./ports.js";
 import { TASK_EVENT_TYPES, type TaskSync } from "./task-sync.js";
@@ -50,22 +56,48 @@ export interface SyncEngineOptions {
   ghl: GhlApi;
   /** Whether `entity` is synced for the location; checked before any API call. */
   syncs: (locationId: string, entity: Entity) => boolean;
+  /** The operator's pause of a location, or null; a paused location's events wait. */
+  pausedLocation?: (locationId: string) => Promise<LocationPause | null>;
 }
+
+/** How long the events of a paused location wait before the pause is checked again. */
+export const PAUSE_RECHECK_MS = 30_000;
 
 /** Routes each job to the handler of its entity. */
 export class SyncEngine {
   constructor(private readonly options: SyncEngineOptions) {}
 
-  handle(job: Job): Promise<Completion> {
+  /**
+   * Handles one job. An operation whose Coopel route is set to null ends
+   * the job as `unsupported` instead of failing it, so it is not retried.
+   */
+  async handle(job: Job): Promise<Completion> {
+    try {
+      return await this.dispatch(job);
+    } catch (error) {
+      const unsupported = unsupportedRouteOf(error);
+      if (unsupported === null) throw error;
+      const requests = error instanceof AttemptError ? error.requests : [];
+      return finish("unsupported", `unsupported:${unsupported.route}`, [], {
+        requests,
+      });
+    }
+  }
+
+  private async dispatch(job: Job): Promise<Completion> {
     const { event } = job;
     const entity = event.source === "ghl" ? entityOf(event.type) : null;
     if (entity === null)
-      return Promise.resolve(
-        finish("ignored", "unsupported_type", [], { requests: [] }),
-      );
+      return finish("ignored", "unsupported_type", [], { requests: [] });
     if (!this.options.syncs(event.accountId, entity))
-      return Promise.resolve(
-        finish("ignored", `${entity}_not_synced`, [], { requests: [] }),
+      return finish("ignored", `${entity}_not_synced`, [], { requests: [] });
+    const pause = await this.options.pausedLocation?.(event.accountId);
+    if (pause)
+      throw new DeferralError(
+        { system: "ghl", accountId: event.accountId },
+        Date.now() + PAUSE_RECHECK_MS,
+        "paused_by_operator",
+        `GHL location ${event.accountId} was paused by ${pause.pausedBy} at ${new Date(pause.pausedAt).toISOString()} (${pause.reason}); its events wait until it is resumed`,
       );
     if (entity === "contacts" || entity === "tags")
       return this.options.contacts.handle(job);
@@ -122,4 +154,15 @@ export class SyncEngine {
       warnings: result.completion.warnings,
     };
   }
+}
+
+/** Finds the UnsupportedRouteError behind `error`, also inside an AttemptError; returns null when there is none. */
+function unsupportedRouteOf(error: unknown): UnsupportedRouteError | null {
+  if (error instanceof UnsupportedRouteError) return error;
+  if (
+    error instanceof AttemptError &&
+    error.cause instanceof UnsupportedRouteError
+  )
+    return error.cause;
+  return null;
 }

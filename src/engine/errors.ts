@@ -168,6 +168,20 @@ export class DeferralError extends Error {
   }
 }
 
+/**
+ * Thrown for a Coopel operation whose route is set to null in config. The
+ * engine ends the event as `unsupported`, because retrying cannot help.
+ */
+export class UnsupportedRouteError extends Error {
+  override name = "UnsupportedRouteError";
+
+  constructor(readonly route: string) {
+    super(
+      `Coopel route ${route} is set to null in config (coopel.routes.${route}), so this operation is not available`,
+    );
+  }
+}
+
 /** A handler failure together with the requests the attempt sent before it failed. */
 export class AttemptError extends Error {
   readonly requests: import("./ports.js").RequestSummary[];

@@ -63,11 +63,11 @@ export class NoteSync {
 
     if (event.type === "NoteDelete") {
       if (!coopel.supports("delete_note"))
-        return finish("ignored", "unsupported:delete_note", [], context);
+        return finish("unsupported", "unsupported:delete_note", [], context);
       return this.delete(locationId, noteId, link, context);
     }
     if (!coopel.supports("create_note"))
-      return finish("ignored", "unsupported:create_note", [], context);
+      return finish("unsupported", "unsupported:create_note", [], context);
     if (link?.deletedAt != null)
       return finish("skipped", "deleted_in_ghl", [], context);
     if (contactId === null)
@@ -118,7 +118,7 @@ export class NoteSync {
         return finish("skipped", "no_change", contact.links, context, warnings);
       if (!coopel.supports("update_note"))
         return finish(
-          "ignored",
+          "unsupported",
           "unsupported:update_note",
           contact.links,
           context,

@@ -41,7 +41,12 @@ export interface Job {
   attempt: number;
 }
 
-export type Outcome = "synced" | "skipped" | "ignored" | "failed";
+/**
+ * How a job ended. `unsupported` means the event needs a Coopel route that
+ * is set to null in config; such events are neither failed nor retried.
+ */
+export type Outcome =
+  "synced" | "skipped" | "ignored" | "unsupported" | "failed";
 
 /** A row of the link table: one record known on both sides. */
 export interface Link {
@@ -231,6 +236,8 @@ export interface EventStats {
   synced: number;
   skipped: number;
   ignored: number;
+  /** Events that need a Coopel route set to null in config. */
+  unsupported: number;
   failed: number;
   /** Events that sent at least one write to the other side. */
   wrote: number;
@@ -295,6 +302,36 @@ export interface EventBucket {
   failed: number;
 }
 
+/** A GHL location an operator paused: its events are kept and wait until it is resumed. */
+export interface LocationPause {
+  locationId: string;
+  reason: string;
+  /** Who paused it, such as `admin (session)`. */
+  pausedBy: string;
+  /** Epoch milliseconds. */
+  pausedAt: number;
+}
+
+/** Contacts of one location that the link table holds at one time. */
+export interface ContactCount {
+  /** Epoch milliseconds. */
+  recordedAt: number;
+  locationId: string;
+  /** GHL contacts the sync has seen and that GHL has not deleted. */
+  ghlContacts: number;
+  /** Of those, the ones with a Coopel record. */
+  coopelContacts: number;
+}
+
+/** Requests that jobs of one account sent to one API. */
+export interface ApiUsage {
+  /** The account of the jobs: a GHL location id. */
+  accountId: string;
+  /** `GHL`, `Coopel`, or `unknown` for records made before the API was kept. */
+  api: string;
+  requests: number;
+}
+
 /** Links, event history and other state that outlives a process. */
 export interface Store {
   getLink(
@@ -303,6 +340,16 @@ export interface Store {
     ghlId: string,
   ): Promise<Link | null>;
   listLinks(entity: Link["entity"], ghlLocationId: string): Promise<Link[]>;
+  /**
+   * Replaces the rule tags of a contact link and leaves its other columns as
+   * they are. Returns false when the contact has no link.
+   */
+  saveRuleTags(
+    ghlLocationId: string,
+    ghlId: string,
+    ruleTags: string[],
+    updatedAt: number,
+  ): Promise<boolean>;
   eventStats(sinceMs: number): Promise<EventStats>;
   /** Events matching `filter`, newest first. */
   listEvents(filter: EventFilter): Promise<EventRecord[]>;
@@ -313,6 +360,21 @@ export interface Store {
    * start at `sinceMs`; buckets without events are included with zeros.
    */
   eventSeries(sinceMs: number, bucketMs: number): Promise<EventBucket[]>;
+  /** Stores an operator's pause of a location, replacing an earlier one. */
+  pauseLocation(pause: LocationPause): Promise<void>;
+  /** Removes the pause of a location; returns false when it was not paused. */
+  resumeLocation(locationId: string): Promise<boolean>;
+  listLocationPauses(): Promise<LocationPause[]>;
+  /** Counts the contact links of every location and stores the counts with `recordedAt`. */
+  recordContactCounts(recordedAt: number): Promise<void>;
+  /** Stored contact counts since `sinceMs`, oldest first. */
+  contactCounts(sinceMs: number): Promise<ContactCount[]>;
+  /**
+   * Requests kept with the jobs received since `sinceMs`, by account and
+   * API. Only the requests of each job's last attempt are kept, so retried
+   * jobs count low.
+   */
+  apiUsage(sinceMs: number): Promise<ApiUsage[]>;
   /** Resolves when the store accepts writes now; rejects with the reason otherwise. */
   checkWritable(): Promise<void>;
   close(): Promise<void>;

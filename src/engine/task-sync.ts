@@ -82,11 +82,11 @@ export class TaskSync {
 
     if (event.type === "TaskDelete") {
       if (!coopel.supports("delete_task"))
-        return finish("ignored", "unsupported:delete_task", [], context);
+        return finish("unsupported", "unsupported:delete_task", [], context);
       return this.delete(locationId, taskId, link, context);
     }
     if (!coopel.supports("create_task"))
-      return finish("ignored", "unsupported:create_task", [], context);
+      return finish("unsupported", "unsupported:create_task", [], context);
     if (link?.deletedAt != null)
       return finish("skipped", "deleted_in_ghl", [], context);
 
@@ -158,7 +158,9 @@ export class TaskSync {
       };
     }
     const links = mergeLinks(contact.links, result.link ? [result.link] : []);
-    const outcome = result.link ? "synced" : "skipped";
+    let outcome: Completion["outcome"] = "skipped";
+    if (result.link) outcome = "synced";
+    else if (result.reason.startsWith("unsupported:")) outcome = "unsupported";
     return finish(outcome, result.reason, links, context, warnings);
   }
 

@@ -75,19 +75,32 @@ export async function readOverview(
   locationState?: LocationStateOf,
 ): Promise<Overview> {
   const since = now - DAY_MS;
-  const [last24h, dead, inboxDepth, oldest, series] = await Promise.all([
-    store.eventStats(since),
-    store.listEvents({ state: "dead", limit: DEAD_LETTER_COUNT_LIMIT }),
-    queue.depth(),
-    queue.oldestPendingAt(),
-    store.eventSeries(
-      Math.floor(since / SERIES_BUCKET_MS) * SERIES_BUCKET_MS,
-      SERIES_BUCKET_MS,
-    ),
-  ]);
+  const [last24h, dead, inboxDepth, oldest, series, pauses] = await Promise.all(
+    [
+      store.eventStats(since),
+      store.listEvents({ state: "dead", limit: DEAD_LETTER_COUNT_LIMIT }),
+      queue.depth(),
+      queue.oldestPendingAt(),
+      store.eventSeries(
+        Math.floor(since / SERIES_BUCKET_MS) * SERIES_BUCKET_MS,
+        SERIES_BUCKET_MS,
+      ),
+      store.listLocationPauses(),
+    ],
+  );
+  const paused = new Map(pauses.map((p) => [p.locationId, p]));
+  const connections = connectionsOf(config, locationState).map((c) => {
+    const pause = c.system === "ghl" ? paused.get(c.id) : undefined;
+    if (!pause) return c;
+    return {
+      ...c,
+      state: "paused" as const,
+      reason: `paused by ${pause.pausedBy} at ${new Date(pause.pausedAt).toISOString()}: ${pause.reason}`,
+    };
+  });
   return {
     generatedAt: now,
-    connections: connectionsOf(config, locationState),
+    connections,
     last24h,
     deadLetters: dead.length,
     inboxDepth,

@@ -15,6 +15,7 @@ import {
   SyncEngine,
   TASK_EVENT_TYPES,
   type Entity,
+  type SyncEngineOptions,
 } from "../engine/engine.js";
 import { NoteSync } from "../engine/note-sync.js";
 import { TagRules } from "../engine/tag-rules.js";
@@ -52,6 +53,8 @@ import {
 import { SqliteConnectionStore } from "../store/sqlite/connections.js";
 import { openGhlAccess, type GhlAccess } from "./ghl-access.js";
 import { loadWebhookKeys } from "./keys.js";
+import { LocationPauses } from "./location-pauses.js";
+import { missingRoutes } from "./missing-routes.js";
 import type { WebhookKeys } from "../connectors/ghl/webhook-signature.js";
 import { registerSecretValues } from "./logger.js";
 
@@ -161,7 +164,7 @@ export async function openStorage(
  * `coopel.rate_limit` is null, because the Coopel client is the only one
  * that takes a limiter here.
  */
-function createRateLimiter(config: Config): AccountRateLimiter | null {
+export function createRateLimiter(config: Config): AccountRateLimiter | null {
   const coopel = config.coopel.rate_limit;
   if (coopel === null) return null;
   const ghl = config.ghl.rate_limit;
@@ -220,31 +223,28 @@ export function entitySettings(
   };
 }
 
-/** Logs each entity whose Coopel routes are set to null; its events are counted as unsupported. */
-export function unsupportedOperations(config: Config): string[] {
-  return Object.entries(config.coopel.routes)
-    .filter(([, route]) => route === null)
-    .map(([name]) => name);
-}
-
-function reportUnsupported(config: Config, logger: PinoLogger): void {
-  const missing = unsupportedOperations(config);
-  if (missing.length > 0)
+/** Logs one warning per synced entity whose Coopel routes are set to null; its events are counted as unsupported. */
+function reportMissingRoutes(config: Config, logger: PinoLogger): void {
+  for (const missing of missingRoutes(config))
     logger.warn(
-      { routes: missing },
-      `Coopel routes set to null: ${missing.join(", ")}; events that need them are counted as unsupported and not retried`,
+      {
+        entity: missing.entity,
+        routes: missing.routes,
+        configKeys: missing.configKeys,
+      },
+      missing.message,
     );
 }
 
-/** Wires the entity handlers, the GHL API client and the mapping into a sync engine. */
-export function buildEngine(
+/** Wires the contact sync, the enrichment and the tag rules that contact events run through. */
+export function buildContactEventSync(
   config: Config,
   store: Store,
   coopel: CoopelClient,
   ghl: GhlApi,
   logger: Logger,
   syncs: (locationId: string, entity: Entity) => boolean,
-): SyncEngine {
+): ContactEventSync {
   const mapping = new ContactMapping(config.mapping);
   const contacts = new ContactSync({
     store,
@@ -252,7 +252,7 @@ export function buildEngine(
     mapping,
     deletePolicy: config.sync.contacts.delete,
   });
-  const contactEvents = new ContactEventSync({
+  return new ContactEventSync({
     contacts,
     enricher: new ContactEnricher({
       ghl,
@@ -267,6 +267,26 @@ export function buildEngine(
     syncTags: (locationId) => syncs(locationId, "tags"),
     tagsOnCreate: config.mapping.contact.tags_on_create,
   });
+}
+
+/** Wires the entity handlers, the GHL API client and the mapping into a sync engine. */
+export function buildEngine(
+  config: Config,
+  store: Store,
+  coopel: CoopelClient,
+  ghl: GhlApi,
+  logger: Logger,
+  syncs: (locationId: string, entity: Entity) => boolean,
+  pausedLocation?: SyncEngineOptions["pausedLocation"],
+): SyncEngine {
+  const contactEvents = buildContactEventSync(
+    config,
+    store,
+    coopel,
+    ghl,
+    logger,
+    syncs,
+  );
   const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
   let engine: SyncEngine | null = null;
   const linkContact = (
@@ -290,6 +310,7 @@ export function buildEngine(
     store,
     ghl,
     syncs,
+    pausedLocation,
   });
   return engine;
 }
@@ -367,7 +388,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     config.coopel,
     createRateLimiter(config) ?? undefined,
   );
-  reportUnsupported(config, logger);
+  reportMissingRoutes(config, logger);
   if (options.receiveWebhooks ?? true)
     registerGhlWebhookRoute(server, {
       queue,
@@ -385,6 +406,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       },
     });
 
+  const pauses = new LocationPauses(store, queue);
   const coopelReader = new CoopelRestClient(config.coopel);
   const ghlReader = new GhlRestApi(
     new GhlHttpClient({
@@ -407,6 +429,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     queue,
     replay: (ids) => queue.replayDeadLetters(ids === "all" ? {} : { ids }),
     locationState: (id) => ghl.locationState(id),
+    locationPauses: pauses,
     fixturesDir: path.resolve(
       import.meta.dirname,
       "../../fixtures/ghl/webhooks",
@@ -431,7 +454,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         tokens: ghl.tokens,
       }),
     );
-    const engine = buildEngine(config, store, coopel, ghlApi, logger, syncs);
+    const engine = buildEngine(
+      config,
+      store,
+      coopel,
+      ghlApi,
+      logger,
+      syncs,
+      (id) => pauses.get(id),
+    );
     if (config.sync.tasks.enabled) {
       taskPoller = new TaskPoller({
         queue,
@@ -494,6 +525,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     );
   }
   worker?.start();
+  const counter = worker ? startContactCounts(store, logger) : null;
   let closed = false;
   return {
     url: address,
@@ -509,6 +541,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     async close(graceMs = 10_000) {
       if (closed) return;
       closed = true;
+      if (counter) clearInterval(counter);
       ghl.stop();
       await taskPoller?.stop();
       await server.close();
@@ -517,6 +550,22 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       await store.close();
     },
   };
+}
+
+/** How often a worker process records the contact counts of the dashboard chart. */
+export const CONTACT_COUNT_INTERVAL_MS = 15 * 60 * 1000;
+
+/** Records the contact counts now and every CONTACT_COUNT_INTERVAL_MS; a failure is logged and the next one tried. */
+function startContactCounts(store: Store, logger: Logger): NodeJS.Timeout {
+  const record = () => {
+    store.recordContactCounts(Date.now()).catch((error: unknown) => {
+      logger.warn({ err: error }, "recording the contact counts failed");
+    });
+  };
+  record();
+  const timer = setInterval(record, CONTACT_COUNT_INTERVAL_MS);
+  timer.unref();
+  return timer;
 }
 
 /** Collects every secret value in the config, so that log lines can never show one. */

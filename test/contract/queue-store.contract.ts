@@ -283,6 +283,138 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
       });
     });
 
+    describe("rule tags", () => {
+      it("replaces the rule tags of a link and keeps its other columns", async () => {
+        await queue.enqueue([event("a")]);
+        const [job] = await queue.claim("w1", 10, 30_000);
+        const stored = link("g1", {
+          tags: ["vip"],
+          ruleTags: ["hot-lead"],
+          sourceUpdatedAt: T0 - 5,
+        });
+        await queue.complete(job!, completion({ links: [stored] }));
+
+        const saved = await store.saveRuleTags(
+          "loc-1",
+          "g1",
+          ["hot-lead", "no-email"],
+          T0 + 7,
+        );
+        expect(saved).toBe(true);
+        expect(await store.getLink("contact", "loc-1", "g1")).toEqual({
+          ...stored,
+          ruleTags: ["hot-lead", "no-email"],
+          updatedAt: T0 + 7,
+        });
+
+        await store.saveRuleTags("loc-1", "g1", [], T0 + 8);
+        const cleared = await store.getLink("contact", "loc-1", "g1");
+        expect(cleared?.ruleTags).toBeUndefined();
+        expect(cleared?.tags).toEqual(["vip"]);
+      });
+
+      it("reports a contact without a link", async () => {
+        expect(await store.saveRuleTags("loc-1", "none", ["x"], T0)).toBe(
+          false,
+        );
+        expect(await store.getLink("contact", "loc-1", "none")).toBeNull();
+      });
+    });
+
+    describe("operator state", () => {
+      it("pauses, lists and resumes locations", async () => {
+        const pause = {
+          locationId: "loc-1",
+          reason: "migrating the Coopel account",
+          pausedBy: "admin (session)",
+          pausedAt: T0,
+        };
+        await store.pauseLocation(pause);
+        await store.pauseLocation({
+          ...pause,
+          reason: "again",
+          pausedAt: T0 + 1,
+        });
+        expect(await store.listLocationPauses()).toEqual([
+          { ...pause, reason: "again", pausedAt: T0 + 1 },
+        ]);
+        expect(await store.resumeLocation("loc-1")).toBe(true);
+        expect(await store.resumeLocation("loc-1")).toBe(false);
+        expect(await store.listLocationPauses()).toEqual([]);
+      });
+
+      it("records contact counts per location from the links", async () => {
+        await queue.enqueue([event("a")]);
+        const [job] = await queue.claim("w1", 10, 30_000);
+        await queue.complete(
+          job!,
+          completion({
+            links: [
+              link("g1"),
+              link("g2", { coopelId: null }),
+              link("g3", { deletedAt: T0 }),
+              link("g4", { ghlLocationId: "loc-2" }),
+              link("t1", { entity: "task" }),
+            ],
+          }),
+        );
+        await store.recordContactCounts(T0 + 10);
+        await store.recordContactCounts(T0 + 10);
+        expect(await store.contactCounts(T0)).toEqual([
+          {
+            recordedAt: T0 + 10,
+            locationId: "loc-1",
+            ghlContacts: 2,
+            coopelContacts: 1,
+          },
+          {
+            recordedAt: T0 + 10,
+            locationId: "loc-2",
+            ghlContacts: 1,
+            coopelContacts: 1,
+          },
+        ]);
+        expect(await store.contactCounts(T0 + 11)).toEqual([]);
+      });
+
+      it("counts the requests of jobs by account and API", async () => {
+        await queue.enqueue([
+          event("a"),
+          event("b", { accountId: "loc-2" }),
+          event("c", { receivedAt: T0 - 5_000 }),
+        ]);
+        const jobs = await queue.claim("w1", 10, 30_000);
+        const request = (api: string | undefined) => ({
+          ...(api === undefined ? {} : { api }),
+          method: "GET",
+          path: "/x",
+          status: 200,
+          durationMs: 1,
+        });
+        for (const job of jobs)
+          await queue.complete(
+            job,
+            completion({
+              requests: [request("GHL"), request("Coopel"), request("Coopel")],
+            }),
+          );
+        await queue.enqueue([event("d")]);
+        const [retried] = await queue.claim("w1", 10, 30_000);
+        await queue.retry(retried!, T0 + 60_000, {
+          ...failure,
+          requests: [request(undefined)],
+        });
+
+        expect(await store.apiUsage(T0)).toEqual([
+          { accountId: "loc-1", api: "Coopel", requests: 2 },
+          { accountId: "loc-1", api: "GHL", requests: 1 },
+          { accountId: "loc-1", api: "unknown", requests: 1 },
+          { accountId: "loc-2", api: "Coopel", requests: 2 },
+          { accountId: "loc-2", api: "GHL", requests: 1 },
+        ]);
+      });
+    });
+
     describe("source update times and run times", () => {
       it("keeps the source update time of a job and of a link", async () => {
         const given = event("a", { sourceUpdatedAt: T0 - 42 });
@@ -675,6 +807,7 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
           event("c", { receivedAt: T0 }),
           event("d", { receivedAt: T0 }),
           event("e", { receivedAt: T0 - 60_000 }),
+          event("f", { receivedAt: T0 }),
         ]);
         const jobs = await queue.claim("w1", 10, 30_000);
         const byKey = new Map(jobs.map((j) => [j.event.orderingKey, j]));
@@ -694,20 +827,29 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
             requests: [],
           }),
         );
+        await queue.complete(
+          byKey.get("f")!,
+          completion({
+            outcome: "unsupported",
+            reason: "unsupported:create_note",
+            requests: [],
+          }),
+        );
         const stats = await store.eventStats(T0 - 1);
         expect(stats).toEqual({
-          received: 4,
+          received: 5,
           pending: 1,
           synced: 2,
           skipped: 1,
           ignored: 0,
+          unsupported: 1,
           failed: 0,
           wrote: 2,
           writeLatencyP50Ms: 300,
           writeLatencyP99Ms: 300,
         });
         const all = await store.eventStats(0);
-        expect(all.received).toBe(5);
+        expect(all.received).toBe(6);
         expect(all.ignored).toBe(1);
       });
 

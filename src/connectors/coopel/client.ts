@@ -6,7 +6,7 @@ import type {
   CoopelOperation,
   CoopelRecord,
 } from "../../engine/ports.js";
-import { ApiError } from "../../engine/errors.js";
+import { ApiError, UnsupportedRouteError } from "../../engine/errors.js";
 import { requestJson, type RequestRateLimiter } from "../http.js";
 import {
   ClientCredentialsToken,
@@ -222,11 +222,7 @@ export class CoopelRestClient implements CoopelClient {
     query?: Record<string, string | undefined>,
   ): Promise<unknown> {
     const template = this.config.routes[route];
-    if (template === null) {
-      throw new Error(
-        `Coopel route ${route} is set to null in config, so this operation is not available`,
-      );
-    }
+    if (template === null) throw new UnsupportedRouteError(route);
     const path = template.replace(/:([A-Za-z]+)/g, (_match, name: string) => {
       const value = params[name];
       if (value === undefined)

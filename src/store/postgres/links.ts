@@ -82,6 +82,26 @@ export async function writeLinks(
   );
 }
 
+/** Replaces the rule tags of one contact link; returns false when there is no such link. */
+export async function writeRuleTags(
+  pool: Pool,
+  ghlLocationId: string,
+  ghlId: string,
+  ruleTags: string[],
+  updatedAt: number,
+): Promise<boolean> {
+  const result = await pool.query(
+    "UPDATE links SET rule_tags = $1::jsonb, updated_at = $2 WHERE entity = 'contact' AND ghl_location_id = $3 AND ghl_id = $4",
+    [
+      ruleTags.length > 0 ? JSON.stringify(ruleTags) : null,
+      updatedAt,
+      ghlLocationId,
+      ghlId,
+    ],
+  );
+  return (result.rowCount ?? 0) > 0;
+}
+
 export async function readLink(
   pool: Pool,
   entity: string,

@@ -174,6 +174,25 @@ export const POSTGRES_MIGRATIONS: {
       ALTER TABLE links ADD COLUMN parent_ghl_id TEXT;
     `,
   },
+  {
+    version: 7,
+    name: "location pauses and contact counts",
+    sql: `
+      CREATE TABLE location_pauses (
+        location_id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        paused_by TEXT NOT NULL,
+        paused_at BIGINT NOT NULL
+      );
+      CREATE TABLE contact_counts (
+        recorded_at BIGINT NOT NULL,
+        location_id TEXT NOT NULL,
+        ghl_contacts INTEGER NOT NULL,
+        coopel_contacts INTEGER NOT NULL,
+        PRIMARY KEY (recorded_at, location_id)
+      );
+    `,
+  },
 ];
 
 /** Lock id that serialises migrations when several processes start at once. */

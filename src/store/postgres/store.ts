@@ -1,21 +1,29 @@
 import type { Pool } from "pg";
 import type {
+  ApiUsage,
+  ContactCount,
   EventBucket,
   EventDetail,
   EventFilter,
   EventRecord,
   EventStats,
   Link,
+  LocationPause,
   Store,
 } from "../../engine/ports.js";
+import { PostgresOperatorState } from "./operator.js";
 import { checkWritable, eventSeries, getEvent, listEvents } from "./events.js";
-import { readLink, readLinks } from "./links.js";
+import { readLink, readLinks, writeRuleTags } from "./links.js";
 
 /** The Store port on PostgreSQL, sharing its pool with the PostgreSQL queue. */
 export class PostgresStore implements Store {
   private closed = false;
 
-  constructor(private readonly pool: Pool) {}
+  private readonly operator: PostgresOperatorState;
+
+  constructor(private readonly pool: Pool) {
+    this.operator = new PostgresOperatorState(pool);
+  }
 
   getLink(
     entity: Link["entity"],
@@ -29,6 +37,15 @@ export class PostgresStore implements Store {
     return readLinks(this.pool, entity, ghlLocationId);
   }
 
+  saveRuleTags(
+    ghlLocationId: string,
+    ghlId: string,
+    ruleTags: string[],
+    updatedAt: number,
+  ): Promise<boolean> {
+    return writeRuleTags(this.pool, ghlLocationId, ghlId, ruleTags, updatedAt);
+  }
+
   async eventStats(sinceMs: number): Promise<EventStats> {
     const { rows } = await this.pool.query<Record<string, number | null>>(
       `SELECT
@@ -37,6 +54,7 @@ export class PostgresStore implements Store {
          COUNT(*) FILTER (WHERE outcome = 'synced')::int AS synced,
          COUNT(*) FILTER (WHERE outcome = 'skipped')::int AS skipped,
          COUNT(*) FILTER (WHERE outcome = 'ignored')::int AS ignored,
+         COUNT(*) FILTER (WHERE outcome = 'unsupported')::int AS unsupported,
          COUNT(*) FILTER (WHERE outcome = 'failed')::int AS failed,
          COUNT(*) FILTER (WHERE wrote)::int AS wrote
        FROM jobs WHERE received_at >= $1`,
@@ -60,6 +78,7 @@ export class PostgresStore implements Store {
       synced: row.synced ?? 0,
       skipped: row.skipped ?? 0,
       ignored: row.ignored ?? 0,
+      unsupported: row.unsupported ?? 0,
       failed: row.failed ?? 0,
       wrote,
       writeLatencyP50Ms: await percentile(0.5),
@@ -77,6 +96,30 @@ export class PostgresStore implements Store {
 
   eventSeries(sinceMs: number, bucketMs: number): Promise<EventBucket[]> {
     return eventSeries(this.pool, sinceMs, bucketMs, Date.now());
+  }
+
+  pauseLocation(pause: LocationPause): Promise<void> {
+    return this.operator.pauseLocation(pause);
+  }
+
+  resumeLocation(locationId: string): Promise<boolean> {
+    return this.operator.resumeLocation(locationId);
+  }
+
+  listLocationPauses(): Promise<LocationPause[]> {
+    return this.operator.listLocationPauses();
+  }
+
+  recordContactCounts(recordedAt: number): Promise<void> {
+    return this.operator.recordContactCounts(recordedAt);
+  }
+
+  contactCounts(sinceMs: number): Promise<ContactCount[]> {
+    return this.operator.contactCounts(sinceMs);
+  }
+
+  apiUsage(sinceMs: number): Promise<ApiUsage[]> {
+    return this.operator.apiUsage(sinceMs);
   }
 
   checkWritable(): Promise<void> {

@@ -74,6 +74,27 @@ export function writeLinks(db: Database, links: Link[]): void {
   }
 }
 
+/** Replaces the rule tags of one contact link; returns false when there is no such link. */
+export function writeRuleTags(
+  db: Database,
+  ghlLocationId: string,
+  ghlId: string,
+  ruleTags: string[],
+  updatedAt: number,
+): boolean {
+  const result = db
+    .prepare(
+      "UPDATE links SET rule_tags = ?, updated_at = ? WHERE entity = 'contact' AND ghl_location_id = ? AND ghl_id = ?",
+    )
+    .run(
+      ruleTags.length > 0 ? JSON.stringify(ruleTags) : null,
+      updatedAt,
+      ghlLocationId,
+      ghlId,
+    );
+  return result.changes > 0;
+}
+
 export function readLink(
   db: Database,
   entity: string,

@@ -116,6 +116,25 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       ALTER TABLE links ADD COLUMN parent_ghl_id TEXT;
     `,
   },
+  {
+    version: 7,
+    name: "location pauses and contact counts",
+    sql: `
+      CREATE TABLE location_pauses (
+        location_id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        paused_by TEXT NOT NULL,
+        paused_at INTEGER NOT NULL
+      );
+      CREATE TABLE contact_counts (
+        recorded_at INTEGER NOT NULL,
+        location_id TEXT NOT NULL,
+        ghl_contacts INTEGER NOT NULL,
+        coopel_contacts INTEGER NOT NULL,
+        PRIMARY KEY (recorded_at, location_id)
+      );
+    `,
+  },
 ];
 
 /** Applies the migrations that the database has not seen yet; returns the versions applied. */

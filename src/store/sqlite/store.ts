@@ -1,19 +1,27 @@
 import type { Database } from "better-sqlite3";
 import type {
+  ApiUsage,
+  ContactCount,
   EventBucket,
   EventDetail,
   EventFilter,
   EventRecord,
   EventStats,
   Link,
+  LocationPause,
   Store,
 } from "../../engine/ports.js";
+import { SqliteOperatorState } from "./operator.js";
 import { checkWritable, eventSeries, getEvent, listEvents } from "./events.js";
-import { readLink, readLinks } from "./links.js";
+import { readLink, readLinks, writeRuleTags } from "./links.js";
 
 /** The Store port on an embedded SQLite database shared with the SQLite queue. */
 export class SqliteStore implements Store {
-  constructor(private readonly db: Database) {}
+  private readonly operator: SqliteOperatorState;
+
+  constructor(private readonly db: Database) {
+    this.operator = new SqliteOperatorState(db);
+  }
 
   getLink(
     entity: Link["entity"],
@@ -27,6 +35,17 @@ export class SqliteStore implements Store {
     return Promise.resolve(readLinks(this.db, entity, ghlLocationId));
   }
 
+  saveRuleTags(
+    ghlLocationId: string,
+    ghlId: string,
+    ruleTags: string[],
+    updatedAt: number,
+  ): Promise<boolean> {
+    return Promise.resolve(
+      writeRuleTags(this.db, ghlLocationId, ghlId, ruleTags, updatedAt),
+    );
+  }
+
   eventStats(sinceMs: number): Promise<EventStats> {
     const counts = this.db
       .prepare(
@@ -36,6 +55,7 @@ export class SqliteStore implements Store {
            SUM(outcome = 'synced') AS synced,
            SUM(outcome = 'skipped') AS skipped,
            SUM(outcome = 'ignored') AS ignored,
+           SUM(outcome = 'unsupported') AS unsupported,
            SUM(outcome = 'failed') AS failed,
            SUM(wrote) AS wrote
          FROM jobs WHERE received_at >= ?`,
@@ -59,6 +79,7 @@ export class SqliteStore implements Store {
       synced: counts.synced ?? 0,
       skipped: counts.skipped ?? 0,
       ignored: counts.ignored ?? 0,
+      unsupported: counts.unsupported ?? 0,
       failed: counts.failed ?? 0,
       wrote,
       writeLatencyP50Ms: percentile(0.5),
@@ -78,6 +99,30 @@ export class SqliteStore implements Store {
     return Promise.resolve(eventSeries(this.db, sinceMs, bucketMs, Date.now()));
   }
 
+  pauseLocation(pause: LocationPause): Promise<void> {
+    return settle(() => this.operator.pauseLocation(pause));
+  }
+
+  resumeLocation(locationId: string): Promise<boolean> {
+    return settle(() => this.operator.resumeLocation(locationId));
+  }
+
+  listLocationPauses(): Promise<LocationPause[]> {
+    return settle(() => this.operator.listLocationPauses());
+  }
+
+  recordContactCounts(recordedAt: number): Promise<void> {
+    return settle(() => this.operator.recordContactCounts(recordedAt));
+  }
+
+  contactCounts(sinceMs: number): Promise<ContactCount[]> {
+    return settle(() => this.operator.contactCounts(sinceMs));
+  }
+
+  apiUsage(sinceMs: number): Promise<ApiUsage[]> {
+    return settle(() => this.operator.apiUsage(sinceMs));
+  }
+
   // eslint-disable-next-line @typescript-eslint/require-await -- async turns a throw into a rejection
   async checkWritable(): Promise<void> {
     checkWritable(this.db, 500);
@@ -87,4 +132,9 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
     return Promise.resolve();
   }
+}
+
+/** Runs a synchronous SQLite call and turns a throw into a rejected promise. */
+function settle<T>(run: () => T): Promise<T> {
+  return new Promise((resolve) => resolve(run()));
 }

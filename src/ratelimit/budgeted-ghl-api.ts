@@ -1,0 +1,105 @@
+import type {
+  CallContext,
+  GhlApi,
+  GhlCustomFieldDefinition,
+  GhlRecord,
+} from "../engine/ports.js";
+import {
+  RateLimitDeferral,
+  type AccountRateLimiter,
+  type RequestPriority,
+} from "./account-limiter.js";
+
+/**
+ * A GhlApi that takes each request from the location's budget before
+ * sending it. A burst deferral waits until the budget allows the request,
+ * so a long run (such as `rules apply`) slows down instead of failing. A
+ * daily deferral is thrown, because waiting for the next day is no
+ * choice for a command.
+ */
+export class BudgetedGhlApi implements GhlApi {
+  constructor(
+    private readonly api: GhlApi,
+    private readonly limiter: AccountRateLimiter,
+    private readonly priority: RequestPriority = "background",
+  ) {}
+
+  async getContact(
+    locationId: string,
+    contactId: string,
+    context: CallContext,
+  ): Promise<GhlRecord | null> {
+    await this.take(locationId);
+    return this.api.getContact(locationId, contactId, context);
+  }
+
+  async getTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    context: CallContext,
+  ): Promise<GhlRecord | null> {
+    await this.take(locationId);
+    return this.api.getTask(locationId, contactId, taskId, context);
+  }
+
+  async getNote(
+    locationId: string,
+    contactId: string,
+    noteId: string,
+    context: CallContext,
+  ): Promise<GhlRecord | null> {
+    await this.take(locationId);
+    return this.api.getNote(locationId, contactId, noteId, context);
+  }
+
+  async searchTasks(
+    locationId: string,
+    query: { contactIds?: string[]; limit: number; skip: number },
+    context: CallContext,
+  ): Promise<GhlRecord[]> {
+    await this.take(locationId);
+    return this.api.searchTasks(locationId, query, context);
+  }
+
+  async listCustomFields(
+    locationId: string,
+    context: CallContext,
+  ): Promise<GhlCustomFieldDefinition[]> {
+    await this.take(locationId);
+    return this.api.listCustomFields(locationId, context);
+  }
+
+  async getBusiness(
+    locationId: string,
+    businessId: string,
+    context: CallContext,
+  ): Promise<GhlRecord | null> {
+    await this.take(locationId);
+    return this.api.getBusiness(locationId, businessId, context);
+  }
+
+  async listAppointments(
+    locationId: string,
+    contactId: string,
+    context: CallContext,
+  ): Promise<GhlRecord[]> {
+    await this.take(locationId);
+    return this.api.listAppointments(locationId, contactId, context);
+  }
+
+  private async take(locationId: string): Promise<void> {
+    const account = { system: "ghl" as const, accountId: locationId };
+    for (;;) {
+      try {
+        await this.limiter.acquire(account, this.priority);
+        return;
+      } catch (error) {
+        if (!(error instanceof RateLimitDeferral) || error.limit !== "burst")
+          throw error;
+        const waitMs = Math.max(1, error.retryAt - Date.now());
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+  }
+}
