@@ -54,6 +54,9 @@ interface PauseRow {
 const JOB_COLUMNS =
   "id, source, account_id, type, ordering_key, delivery_id, received_at, payload, attempt, source_updated_at";
 
+/** Maximum number of jobs of one key that one claim merges. */
+const COALESCE_RUN_LIMIT = 500;
+
 /**
  * SQL condition, on a job aliased `j`, that is true while a pause holds it:
  * its own account is paused, or it comes from GHL and the Coopel account it
@@ -64,6 +67,14 @@ const HELD_BY_PAUSE = `EXISTS (
   WHERE p.retry_at > @now
     AND ((p.system = j.source AND p.account_id = j.account_id)
       OR (p.system = 'coopel' AND j.source = 'ghl')))`;
+
+/** Selects up to `@limit` jobs to claim at time `@now`. */
+export const SELECT_RUNNABLE_SQL = `
+  SELECT ${JOB_COLUMNS}
+  FROM jobs AS j INDEXED BY jobs_ready
+  WHERE ready = 1 AND run_at <= @now AND state = 'pending'
+    AND NOT ${HELD_BY_PAUSE}
+  ORDER BY run_at, id LIMIT @limit`;
 
 /**
  * The Queue port on SQLite. Enqueues that arrive together share one
@@ -106,29 +117,23 @@ export class SqliteQueue implements Queue {
         "INSERT OR IGNORE INTO deliveries (source, delivery_id, received_at) VALUES (?, ?, ?)",
       ),
       insertJob: db.prepare(`
-        INSERT INTO jobs (source, account_id, type, ordering_key, delivery_id, received_at, payload, run_at, source_updated_at)
-        VALUES (@source, @accountId, @type, @orderingKey, @deliveryId, @receivedAt, @payload, @runAt, @sourceUpdatedAt)`),
+        INSERT INTO jobs (source, account_id, type, ordering_key, delivery_id, received_at, payload, run_at,
+          source_updated_at, ready)
+        VALUES (@source, @accountId, @type, @orderingKey, @deliveryId, @receivedAt, @payload, @runAt,
+          @sourceUpdatedAt, NOT EXISTS (
+            SELECT 1 FROM jobs WHERE ordering_key = @orderingKey AND state IN ('pending', 'running')))`),
       reap: db.prepare(
         "UPDATE jobs SET state = 'pending', lease_owner = NULL WHERE state = 'running' AND lease_until < ?",
       ),
-      // A job is runnable when no earlier job of its key is unfinished and no
-      // job of its key is running (a replayed dead job is older than the
-      // jobs that ran after it). The state IN term lets SQLite use the
-      // partial index jobs_active_by_key.
-      selectRunnable: db.prepare(`
-        SELECT ${JOB_COLUMNS}
-        FROM jobs AS j
-        WHERE state = 'pending' AND run_at <= @now
-          AND NOT EXISTS (
-            SELECT 1 FROM jobs AS other
-            WHERE other.ordering_key = j.ordering_key AND other.state IN ('pending', 'running')
-              AND other.id != j.id AND (other.state = 'running' OR other.id < j.id))
-          AND NOT ${HELD_BY_PAUSE}
-        ORDER BY id LIMIT @limit`),
+      // Only the ready head of each key is runnable (see migration 8), so the
+      // claim reads about `limit` rows of jobs_ready at any backlog.
+      selectRunnable: db.prepare(SELECT_RUNNABLE_SQL),
+      // The state IN term lets SQLite use jobs_active_by_key. The limit
+      // bounds the work of one claim, so a longer run merges in the next.
       selectFollowing: db.prepare(`
         SELECT ${JOB_COLUMNS} FROM jobs
-        WHERE ordering_key = ? AND id > ? AND state = 'pending'
-        ORDER BY id`),
+        WHERE ordering_key = ? AND id > ? AND state IN ('pending', 'running') AND state = 'pending'
+        ORDER BY id LIMIT ${COALESCE_RUN_LIMIT}`),
       markRunning: db.prepare(
         "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = ?, lease_until = ? WHERE id = ?",
       ),

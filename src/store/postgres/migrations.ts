@@ -174,6 +174,40 @@ export const POSTGRES_MIGRATIONS: {
       ALTER TABLE links ADD COLUMN parent_ghl_id TEXT;
     `,
   },
+  {
+    version: 8,
+    name: "runnable heads of ordering keys",
+    sql: `
+      -- The unblocked pending jobs in run time order, so that a claim reads
+      -- only jobs whose time has come and never steps over jobs that wait
+      -- for a retry.
+      CREATE INDEX jobs_runnable_at ON jobs (run_at, id) WHERE state = 'pending' AND NOT blocked;
+      DROP INDEX jobs_runnable;
+
+      -- As before, in run time order through jobs_runnable_at.
+      CREATE OR REPLACE FUNCTION claim_jobs(worker TEXT, lease_ms BIGINT, now_ms BIGINT, max_jobs INTEGER)
+      RETURNS SETOF jobs LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE jobs SET state = 'pending', lease_owner = NULL
+          WHERE state = 'running' AND lease_until < now_ms;
+        RETURN QUERY
+          UPDATE jobs SET state = 'running', attempt = attempt + 1,
+            lease_owner = worker, lease_until = now_ms + lease_ms
+          WHERE id IN (
+            SELECT j.id FROM jobs AS j
+            WHERE j.state = 'pending' AND NOT j.blocked AND j.run_at <= now_ms
+              AND NOT EXISTS (
+                SELECT 1 FROM account_pauses AS p
+                WHERE p.retry_at > now_ms
+                  AND ((p.system = j.source AND p.account_id = j.account_id)
+                    OR (p.system = 'coopel' AND j.source = 'ghl')))
+            ORDER BY j.run_at, j.id LIMIT max_jobs
+            FOR UPDATE SKIP LOCKED)
+          RETURNING *;
+      END;
+      $$;
+    `,
+  },
 ];
 
 /** Lock id that serialises migrations when several processes start at once. */
