@@ -22,6 +22,13 @@ interface PendingEnqueue {
   reject: (error: unknown) => void;
 }
 
+interface PendingCompletion {
+  job: Job;
+  completion: Completion;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 interface JobRow {
   id: number;
   source: string;
@@ -85,6 +92,8 @@ export class SqliteQueue implements Queue {
   private readonly emitter = new EventEmitter();
   private pending: PendingEnqueue[] = [];
   private flushScheduled = false;
+  private completions: PendingCompletion[] = [];
+  private completeScheduled = false;
   private readonly statements: {
     insertDelivery: Statement;
     insertJob: Statement;
@@ -322,30 +331,63 @@ export class SqliteQueue implements Queue {
   }
 
   complete(job: Job, completion: Completion): Promise<void> {
-    this.db
-      .transaction(() => {
-        writeLinks(this.db, completion.links);
-        this.statements.complete.run({
-          id: Number(job.id),
-          outcome: completion.outcome,
-          reason: completion.reason,
-          wrote: completion.requests.some((r) => r.method !== "GET") ? 1 : 0,
-          finishedAt: this.now(),
-          requests: JSON.stringify(completion.requests),
-          warnings:
-            completion.warnings.length > 0
-              ? JSON.stringify(completion.warnings)
-              : null,
-        });
-        this.statements.clearPauses.run({
-          now: this.now(),
-          source: job.event.source,
-          accountId: job.event.accountId,
-        });
-      })
-      .immediate();
+    return new Promise((resolve, reject) => {
+      this.completions.push({ job, completion, resolve, reject });
+      if (!this.completeScheduled) {
+        this.completeScheduled = true;
+        setImmediate(() => this.flushCompletions());
+      }
+    });
+  }
+
+  /**
+   * Commits the jobs that finished in one turn of the event loop in one
+   * transaction. If it fails, each job is committed alone, so that one bad job does not fail the others.
+   */
+  private flushCompletions(): void {
+    this.completeScheduled = false;
+    const batch = this.completions;
+    this.completions = [];
+    if (batch.length === 0) return;
+    try {
+      this.db
+        .transaction(() => {
+          for (const item of batch) this.writeCompletion(item);
+        })
+        .immediate();
+      for (const item of batch) item.resolve();
+    } catch {
+      for (const item of batch) {
+        try {
+          this.db.transaction(() => this.writeCompletion(item)).immediate();
+          item.resolve();
+        } catch (error) {
+          item.reject(error);
+        }
+      }
+    }
     this.emitter.emit("enqueued");
-    return Promise.resolve();
+  }
+
+  private writeCompletion({ job, completion }: PendingCompletion): void {
+    writeLinks(this.db, completion.links);
+    this.statements.complete.run({
+      id: Number(job.id),
+      outcome: completion.outcome,
+      reason: completion.reason,
+      wrote: completion.requests.some((r) => r.method !== "GET") ? 1 : 0,
+      finishedAt: this.now(),
+      requests: JSON.stringify(completion.requests),
+      warnings:
+        completion.warnings.length > 0
+          ? JSON.stringify(completion.warnings)
+          : null,
+    });
+    this.statements.clearPauses.run({
+      now: this.now(),
+      source: job.event.source,
+      accountId: job.event.accountId,
+    });
   }
 
   retry(job: Job, runAt: number, failure: JobFailure): Promise<void> {
@@ -462,6 +504,7 @@ export class SqliteQueue implements Queue {
 
   close(): Promise<void> {
     this.flush();
+    this.flushCompletions();
     this.emitter.removeAllListeners();
     return Promise.resolve();
   }
