@@ -81,6 +81,8 @@ export const SELECT_RUNNABLE_SQL = `
   FROM jobs AS j INDEXED BY jobs_ready
   WHERE ready = 1 AND run_at <= @now AND state = 'pending'
     AND NOT ${HELD_BY_PAUSE}
+    AND (@skip IS NULL
+      OR j.source || ':' || j.account_id NOT IN (SELECT value FROM json_each(@skip)))
   ORDER BY run_at, id LIMIT @limit`;
 
 /**
@@ -263,6 +265,10 @@ export class SqliteQueue implements Queue {
         const found = this.statements.selectRunnable.all({
           now,
           limit,
+          skip:
+            options.skipAccounts && options.skipAccounts.length > 0
+              ? JSON.stringify(options.skipAccounts)
+              : null,
         }) as JobRow[];
         const claimed: JobRow[] = [];
         for (const row of found) {

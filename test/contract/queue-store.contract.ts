@@ -255,6 +255,21 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
         expect(later.map((j) => j.event.orderingKey)).toEqual(["hot", "late"]);
       });
 
+      it("leaves skipped accounts' jobs pending", async () => {
+        await queue.enqueue([
+          event("a1", { accountId: "loc-busy" }),
+          event("a2", { accountId: "loc-busy" }),
+          event("b1", { accountId: "loc-calm" }),
+        ]);
+        const claimed = await queue.claim("w1", 10, 30_000, {
+          skipAccounts: ["ghl:loc-busy"],
+        });
+        expect(claimed.map((j) => j.event.orderingKey)).toEqual(["b1"]);
+
+        const rest = await queue.claim("w1", 10, 30_000, { skipAccounts: [] });
+        expect(rest.map((j) => j.event.orderingKey)).toEqual(["a1", "a2"]);
+      });
+
       it("hands a job out again when its lease runs out, counting the attempt", async () => {
         await queue.enqueue([event("a"), event("a")]);
         const [job] = await queue.claim("w1", 10, 1_000);

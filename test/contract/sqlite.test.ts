@@ -40,10 +40,14 @@ describe("SQLite claim query", () => {
       const plan = (
         db
           .prepare(`EXPLAIN QUERY PLAN ${SELECT_RUNNABLE_SQL}`)
-          .all({ now: 0, limit: 16 }) as { detail: string }[]
+          .all({ now: 0, limit: 16, skip: null }) as { detail: string }[]
       ).map((row) => row.detail);
       expect(plan[0]).toMatch(/^SEARCH j USING INDEX jobs_ready \(run_at<\?\)/);
-      expect(plan.filter((line) => line.startsWith("SCAN"))).toEqual([]);
+      // json_each lists the accounts to skip, a handful of values at most.
+      const scans = plan.filter(
+        (line) => line.startsWith("SCAN") && !line.includes("json_each"),
+      );
+      expect(scans).toEqual([]);
     } finally {
       db.close();
       rmSync(dir, { recursive: true, force: true });

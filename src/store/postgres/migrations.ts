@@ -184,8 +184,11 @@ export const POSTGRES_MIGRATIONS: {
       CREATE INDEX jobs_runnable_at ON jobs (run_at, id) WHERE state = 'pending' AND NOT blocked;
       DROP INDEX jobs_runnable;
 
-      -- As before, in run time order through jobs_runnable_at.
-      CREATE OR REPLACE FUNCTION claim_jobs(worker TEXT, lease_ms BIGINT, now_ms BIGINT, max_jobs INTEGER)
+      -- As before, in run time order through jobs_runnable_at, leaving
+      -- pending the jobs of the accounts in skip_accounts (source:account_id).
+      DROP FUNCTION claim_jobs(TEXT, BIGINT, BIGINT, INTEGER);
+      CREATE FUNCTION claim_jobs(worker TEXT, lease_ms BIGINT, now_ms BIGINT, max_jobs INTEGER,
+        skip_accounts TEXT[] DEFAULT '{}')
       RETURNS SETOF jobs LANGUAGE plpgsql AS $$
       BEGIN
         UPDATE jobs SET state = 'pending', lease_owner = NULL
@@ -201,6 +204,7 @@ export const POSTGRES_MIGRATIONS: {
                 WHERE p.retry_at > now_ms
                   AND ((p.system = j.source AND p.account_id = j.account_id)
                     OR (p.system = 'coopel' AND j.source = 'ghl')))
+              AND NOT (j.source || ':' || j.account_id = ANY (skip_accounts))
             ORDER BY j.run_at, j.id LIMIT max_jobs
             FOR UPDATE SKIP LOCKED)
           RETURNING *;
