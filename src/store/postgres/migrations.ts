@@ -176,8 +176,16 @@ export const POSTGRES_MIGRATIONS: {
   },
   {
     version: 8,
-    name: "runnable heads of ordering keys",
+    name: "claim order and shared rate budgets",
     sql: `
+      -- Request counters of the account budgets, shared by all processes
+      -- (the schema of rate-limiter-flexible's RateLimiterPostgres).
+      CREATE TABLE rate_limits (
+        key VARCHAR(255) PRIMARY KEY,
+        points INTEGER NOT NULL DEFAULT 0,
+        expire BIGINT
+      );
+
       -- The unblocked pending jobs in run time order, so that a claim reads
       -- only jobs whose time has come and never steps over jobs that wait
       -- for a retry.

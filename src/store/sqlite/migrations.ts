@@ -118,8 +118,11 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
   },
   {
     version: 8,
-    name: "runnable heads of ordering keys",
+    name: "claim order and shared rate budgets",
     sql: `
+      -- Rate budgets need no table here: one process uses the SQLite file,
+      -- so it counts them in memory.
+
       -- ready is 1 on the one job of an ordering key that may run next: the
       -- first unfinished job of its key, pending, while no job of its key
       -- runs. Claims read the ready jobs in run time order through
