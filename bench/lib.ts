@@ -56,6 +56,8 @@ export function writeServiceConfig(
     locations: string[];
     workerEnabled?: boolean;
     concurrency?: number;
+    /** `sync.coalesce_ms`; the service's default when left out. */
+    coalesceMs?: number;
   },
 ): string {
   const file = path.join(dir, `sync-${randomBytes(3).toString("hex")}.yaml`);
@@ -74,6 +76,9 @@ export function writeServiceConfig(
         },
       },
       coopel: { base_url: options.coopelUrl, token: COOPEL_TOKEN },
+      ...(options.coalesceMs !== undefined
+        ? { sync: { coalesce_ms: options.coalesceMs } }
+        : {}),
       worker: {
         enabled: options.workerEnabled ?? true,
         concurrency: options.concurrency ?? 16,

@@ -2,7 +2,11 @@
 // Prints the figures and, last, `lost=L duplicates=D drift=F kills=K events=N`;
 // exits 1 unless lost, duplicates and drift are all 0 and the kills reached the minimum.
 import { parseArgs } from "node:util";
-import { DEFAULT_CHAOS_OPTIONS, runChaos } from "./chaos/run-chaos.js";
+import {
+  buildService,
+  DEFAULT_CHAOS_OPTIONS,
+  runChaos,
+} from "./chaos/run-chaos.js";
 
 const { values } = parseArgs({
   options: {
@@ -39,6 +43,8 @@ const options = {
     DEFAULT_CHAOS_OPTIONS.minKills,
   ),
   seed: positiveInteger("seed", values.seed, DEFAULT_CHAOS_OPTIONS.seed),
+  // The service restarts after every kill, and from dist it starts fast.
+  fromDist: true,
   log: (line: string) => console.log(line),
 };
 
@@ -46,6 +52,8 @@ const options = {
 for (const signal of ["SIGINT", "SIGTERM"] as const)
   process.once(signal, () => process.exit(130));
 
+console.log("chaos: compiling the service into dist");
+buildService();
 const result = await runChaos(options);
 console.log(
   `chaos: ${result.deliveries} deliveries in ${(result.durationMs / 1000).toFixed(1)} s ` +

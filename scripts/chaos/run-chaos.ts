@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -44,6 +45,8 @@ export interface ChaosOptions {
   seed: number;
   /** Gives up waiting for the queue to drain after this many milliseconds. */
   drainTimeoutMs: number;
+  /** Whether the service runs from the compiled JavaScript in dist, which starts faster than through tsx. */
+  fromDist: boolean;
   log?: (line: string) => void;
 }
 
@@ -58,6 +61,7 @@ export const DEFAULT_CHAOS_OPTIONS: ChaosOptions = {
   senders: 32,
   seed: 1,
   drainTimeoutMs: 600_000,
+  fromDist: false,
 };
 
 export interface ChaosResult {
@@ -95,7 +99,11 @@ export async function runChaos(
     token: COOPEL_TOKEN,
     logger: false,
   });
-  const service = new ServiceProcess(writeConfig(dir, coopel.url, options));
+  const cli = cliCommand(options.fromDist);
+  const service = new ServiceProcess(
+    writeConfig(dir, coopel.url, options),
+    cli,
+  );
   try {
     coopel.setFaults(chaosFaults(options.faultRate, options.seed));
     const plan = planChaosEvents(options);
@@ -127,7 +135,7 @@ export async function runChaos(
 
     const dbFile = path.join(dir, "sync.db");
     await waitForDrain(dbFile, options.drainTimeoutMs);
-    const replayed = await replayDeadLetters(dir);
+    const replayed = await replayDeadLetters(dir, cli);
     if (replayed > 0) {
       log(`chaos: replayed ${replayed} dead letters; draining again`);
       await waitForDrain(dbFile, options.drainTimeoutMs);
@@ -236,19 +244,15 @@ class ServiceProcess {
   private child: ChildProcess | null = null;
   url: string | null = null;
 
-  constructor(private readonly configFile: string) {}
+  constructor(
+    private readonly configFile: string,
+    private readonly cli: string[],
+  ) {}
 
   start(): Promise<void> {
     const child = spawn(
       process.execPath,
-      [
-        "--import",
-        "tsx",
-        path.join(root, "scripts/cli-from-source.ts"),
-        "start",
-        "--config",
-        this.configFile,
-      ],
+      [...this.cli, "start", "--config", this.configFile],
       { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
     );
     this.child = child;
@@ -333,6 +337,8 @@ class Sender {
   private markFinished: () => void = () => undefined;
   private next = 0;
   private readonly signingKeys = loadSandboxSigningKeys();
+  /** Agent that keeps connections open between deliveries. */
+  private readonly agent = new http.Agent({ keepAlive: true });
 
   constructor(
     private readonly deliveries: PlannedDelivery[],
@@ -347,6 +353,7 @@ class Sender {
   async run(): Promise<void> {
     const lanes = Array.from({ length: this.concurrency }, () => this.lane());
     await Promise.all(lanes);
+    this.agent.destroy();
     this.done = true;
     this.markFinished();
   }
@@ -364,24 +371,26 @@ class Sender {
     }
   }
 
-  private async post(
+  private post(
     body: string,
     headers: Record<string, string>,
   ): Promise<boolean> {
     const url = this.service.url;
-    if (url === null) return false;
-    try {
-      const response = await fetch(`${url}/webhooks/ghl`, {
-        method: "POST",
-        headers,
-        body,
-        signal: AbortSignal.timeout(5000),
-      });
-      await response.arrayBuffer();
-      return response.status === 200;
-    } catch {
-      return false;
-    }
+    if (url === null) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const request = http.request(
+        `${url}/webhooks/ghl`,
+        { method: "POST", agent: this.agent, headers, timeout: 5000 },
+        (response) => {
+          response.resume();
+          response.on("end", () => resolve(response.statusCode === 200));
+          response.on("error", () => resolve(false));
+        },
+      );
+      request.on("timeout", () => request.destroy());
+      request.on("error", () => resolve(false));
+      request.end(body);
+    });
   }
 }
 
@@ -407,19 +416,35 @@ async function waitForDrain(dbFile: string, timeoutMs: number): Promise<void> {
   }
 }
 
-/** Runs `replay --all` through the CLI and returns how many dead letters it queued. */
-function replayDeadLetters(dir: string): Promise<number> {
-  const child = spawn(
+/** Returns the node arguments that run the command line, from dist or from source. */
+function cliCommand(fromDist: boolean): string[] {
+  if (!fromDist)
+    return ["--import", "tsx", path.join(root, "scripts/cli-from-source.ts")];
+  const bin = path.join(root, "bin/ghl-coopel-sync.js");
+  const main = path.join(root, "dist/cli/main.js");
+  if (!existsSync(main))
+    throw new Error(`${main} not found; run npm run build first`);
+  return [bin];
+}
+
+/** Compiles src into dist with the build's TypeScript settings, so that dist matches the source. */
+export function buildService(): void {
+  execFileSync(
     process.execPath,
     [
-      "--import",
-      "tsx",
-      path.join(root, "scripts/cli-from-source.ts"),
-      "replay",
-      "--all",
-      "--config",
-      path.join(dir, "sync.config.yaml"),
+      path.join(root, "node_modules/typescript/bin/tsc"),
+      "-p",
+      path.join(root, "tsconfig.build.json"),
     ],
+    { cwd: root, stdio: "inherit" },
+  );
+}
+
+/** Runs `replay --all` through the CLI and returns how many dead letters it queued. */
+function replayDeadLetters(dir: string, cli: string[]): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    [...cli, "replay", "--all", "--config", path.join(dir, "sync.config.yaml")],
     { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";

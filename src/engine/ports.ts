@@ -171,6 +171,8 @@ export interface ClaimOptions {
    * never merges with the updates around it.
    */
   coalesceTypes?: readonly string[];
+  /** Accounts whose jobs the claim leaves pending, as `source:accountId`. */
+  skipAccounts?: readonly string[];
 }
 
 /** The durable inbox and its queue of jobs. */

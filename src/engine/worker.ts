@@ -40,10 +40,18 @@ export interface WorkerOptions {
   ) => void;
 }
 
+/** Retryable failures in a row after which an account counts as failing. */
+export const FAILING_AFTER = 3;
+/** Milliseconds after its last failure that an account stops counting as failing. */
+const FAILING_FOR_MS = 60_000;
+
 /**
  * Claims jobs and runs them, up to `concurrency` at a time. The queue keeps
  * jobs of one ordering key serial; retries use exponential backoff with full
- * jitter and honour Retry-After.
+ * jitter and honour Retry-After. An account whose jobs failed
+ * FAILING_AFTER times in a row runs one job at a time until one succeeds or
+ * FAILING_FOR_MS pass without a failure, so that its timeouts do not
+ * occupy the workers that other accounts need.
  */
 export class Worker {
   readonly id: string;
@@ -55,6 +63,13 @@ export class Worker {
   private wake: (() => void) | null = null;
   private loop: Promise<void> | null = null;
   private unsubscribe: (() => void) | null = null;
+  /** Retryable failures in a row per account (`source:accountId`), and the time of the last. */
+  private readonly failureStreaks = new Map<
+    string,
+    { count: number; lastAt: number }
+  >();
+  /** Running jobs per account (`source:accountId`). */
+  private readonly runningByAccount = new Map<string, number>();
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.workerId ?? `worker-${randomUUID().slice(0, 8)}`;
@@ -109,8 +124,12 @@ export class Worker {
       let claimed: Job[] = [];
       if (free > 0) {
         try {
-          claimed = await queue.claim(this.id, free, leaseMs, {
+          // While a failing account runs nothing, one claim could take several
+          // of its jobs, so claims take one job at a time until it runs one.
+          const limit = this.hasIdleFailingAccount() ? 1 : free;
+          claimed = await queue.claim(this.id, limit, leaseMs, {
             coalesceTypes: this.options.coalesceTypes ?? [],
+            skipAccounts: this.busyFailingAccounts(),
           });
         } catch (error) {
           logger.error(
@@ -124,7 +143,15 @@ export class Worker {
         // back from claim; the run in progress finishes it.
         if (this.runningIds.has(job.id)) continue;
         this.runningIds.add(job.id);
+        const account = accountOf(job);
+        this.runningByAccount.set(
+          account,
+          (this.runningByAccount.get(account) ?? 0) + 1,
+        );
         const task = this.runJob(job).finally(() => {
+          const left = (this.runningByAccount.get(account) ?? 1) - 1;
+          if (left > 0) this.runningByAccount.set(account, left);
+          else this.runningByAccount.delete(account);
           this.runningIds.delete(job.id);
           this.inFlight.delete(task);
           this.wake?.();
@@ -134,6 +161,43 @@ export class Worker {
       if (claimed.length === 0 || this.inFlight.size >= concurrency)
         await this.sleep(pollMs);
     }
+  }
+
+  /** Lists the failing accounts that already run a job, for the claim to skip. */
+  private busyFailingAccounts(): string[] {
+    return this.failingAccounts().filter((account) =>
+      this.runningByAccount.has(account),
+    );
+  }
+
+  private hasIdleFailingAccount(): boolean {
+    return this.failingAccounts().some(
+      (account) => !this.runningByAccount.has(account),
+    );
+  }
+
+  /** Lists the accounts that count as failing, forgetting streaks that ended long ago. */
+  private failingAccounts(): string[] {
+    const now = Date.now();
+    const failing: string[] = [];
+    for (const [account, streak] of this.failureStreaks) {
+      if (now - streak.lastAt > FAILING_FOR_MS)
+        this.failureStreaks.delete(account);
+      else if (streak.count >= FAILING_AFTER) failing.push(account);
+    }
+    return failing;
+  }
+
+  /** Counts a retryable failure of the job's account, logging when it starts to count as failing. */
+  private countFailure(job: Job, log: Logger): void {
+    const account = accountOf(job);
+    const count = (this.failureStreaks.get(account)?.count ?? 0) + 1;
+    this.failureStreaks.set(account, { count, lastAt: Date.now() });
+    if (count === FAILING_AFTER)
+      log.warn(
+        { failingAccount: account, failures: count },
+        `jobs of ${account} failed ${count} times in a row; running one of its jobs at a time until one succeeds`,
+      );
   }
 
   private sleep(ms: number): Promise<void> {
@@ -168,6 +232,7 @@ export class Worker {
       await this.fail(job, error, log);
       return;
     }
+    this.failureStreaks.delete(accountOf(job));
     try {
       await queue.complete(job, completion);
     } catch (error) {
@@ -226,6 +291,7 @@ export class Worker {
         this.options.onJobEnd?.(job, "paused");
         return;
       }
+      if (failure.errorClass === "retryable") this.countFailure(job, log);
       if (failure.errorClass === "retryable" && job.attempt < maxAttempts) {
         const delay = this.retryDelay(job.attempt, error);
         log.warn({ err: error, delayMs: delay }, "job failed; retrying");
@@ -282,6 +348,11 @@ export class Worker {
         : 0;
     return Math.max(jittered, retryAfterMs);
   }
+}
+
+/** Returns the account a job belongs to, as `source:accountId`. */
+function accountOf(job: Job): string {
+  return `${job.event.source}:${job.event.accountId}`;
 }
 
 /**

@@ -215,8 +215,14 @@ export class PostgresQueue implements Queue {
   ): Promise<Job[]> {
     const now = this.now();
     const coalesceTypes = new Set(options.coalesceTypes ?? []);
-    const claimSql = "SELECT * FROM claim_jobs($1, $2, $3, $4)";
-    const claimParams = [workerId, leaseMs, now, limit];
+    const claimSql = "SELECT * FROM claim_jobs($1, $2, $3, $4, $5)";
+    const claimParams = [
+      workerId,
+      leaseMs,
+      now,
+      limit,
+      [...(options.skipAccounts ?? [])],
+    ];
     let rows: JobRow[];
     if (coalesceTypes.size === 0) {
       rows = (await this.pool.query<JobRow>(claimSql, claimParams)).rows;

@@ -22,6 +22,13 @@ interface PendingEnqueue {
   reject: (error: unknown) => void;
 }
 
+interface PendingCompletion {
+  job: Job;
+  completion: Completion;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 interface JobRow {
   id: number;
   source: string;
@@ -54,6 +61,9 @@ interface PauseRow {
 const JOB_COLUMNS =
   "id, source, account_id, type, ordering_key, delivery_id, received_at, payload, attempt, source_updated_at";
 
+/** Maximum number of jobs of one key that one claim merges. */
+const COALESCE_RUN_LIMIT = 500;
+
 /**
  * SQL condition, on a job aliased `j`, that is true while a pause holds it:
  * its own account is paused, or it comes from GHL and the Coopel account it
@@ -65,6 +75,16 @@ const HELD_BY_PAUSE = `EXISTS (
     AND ((p.system = j.source AND p.account_id = j.account_id)
       OR (p.system = 'coopel' AND j.source = 'ghl')))`;
 
+/** Selects up to `@limit` jobs to claim at time `@now`. */
+export const SELECT_RUNNABLE_SQL = `
+  SELECT ${JOB_COLUMNS}
+  FROM jobs AS j INDEXED BY jobs_ready
+  WHERE ready = 1 AND run_at <= @now AND state = 'pending'
+    AND NOT ${HELD_BY_PAUSE}
+    AND (@skip IS NULL
+      OR j.source || ':' || j.account_id NOT IN (SELECT value FROM json_each(@skip)))
+  ORDER BY run_at, id LIMIT @limit`;
+
 /**
  * The Queue port on SQLite. Enqueues that arrive together share one
  * transaction (group commit), so a commit is paid once per batch. A job is
@@ -74,6 +94,8 @@ export class SqliteQueue implements Queue {
   private readonly emitter = new EventEmitter();
   private pending: PendingEnqueue[] = [];
   private flushScheduled = false;
+  private completions: PendingCompletion[] = [];
+  private completeScheduled = false;
   private readonly statements: {
     insertDelivery: Statement;
     insertJob: Statement;
@@ -106,29 +128,23 @@ export class SqliteQueue implements Queue {
         "INSERT OR IGNORE INTO deliveries (source, delivery_id, received_at) VALUES (?, ?, ?)",
       ),
       insertJob: db.prepare(`
-        INSERT INTO jobs (source, account_id, type, ordering_key, delivery_id, received_at, payload, run_at, source_updated_at)
-        VALUES (@source, @accountId, @type, @orderingKey, @deliveryId, @receivedAt, @payload, @runAt, @sourceUpdatedAt)`),
+        INSERT INTO jobs (source, account_id, type, ordering_key, delivery_id, received_at, payload, run_at,
+          source_updated_at, ready)
+        VALUES (@source, @accountId, @type, @orderingKey, @deliveryId, @receivedAt, @payload, @runAt,
+          @sourceUpdatedAt, NOT EXISTS (
+            SELECT 1 FROM jobs WHERE ordering_key = @orderingKey AND state IN ('pending', 'running')))`),
       reap: db.prepare(
         "UPDATE jobs SET state = 'pending', lease_owner = NULL WHERE state = 'running' AND lease_until < ?",
       ),
-      // A job is runnable when no earlier job of its key is unfinished and no
-      // job of its key is running (a replayed dead job is older than the
-      // jobs that ran after it). The state IN term lets SQLite use the
-      // partial index jobs_active_by_key.
-      selectRunnable: db.prepare(`
-        SELECT ${JOB_COLUMNS}
-        FROM jobs AS j
-        WHERE state = 'pending' AND run_at <= @now
-          AND NOT EXISTS (
-            SELECT 1 FROM jobs AS other
-            WHERE other.ordering_key = j.ordering_key AND other.state IN ('pending', 'running')
-              AND other.id != j.id AND (other.state = 'running' OR other.id < j.id))
-          AND NOT ${HELD_BY_PAUSE}
-        ORDER BY id LIMIT @limit`),
+      // Only the ready head of each key is runnable (see migration 8), so the
+      // claim reads about `limit` rows of jobs_ready at any backlog.
+      selectRunnable: db.prepare(SELECT_RUNNABLE_SQL),
+      // The state IN term lets SQLite use jobs_active_by_key. The limit
+      // bounds the work of one claim, so a longer run merges in the next.
       selectFollowing: db.prepare(`
         SELECT ${JOB_COLUMNS} FROM jobs
-        WHERE ordering_key = ? AND id > ? AND state = 'pending'
-        ORDER BY id`),
+        WHERE ordering_key = ? AND id > ? AND state IN ('pending', 'running') AND state = 'pending'
+        ORDER BY id LIMIT ${COALESCE_RUN_LIMIT}`),
       markRunning: db.prepare(
         "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = ?, lease_until = ? WHERE id = ?",
       ),
@@ -249,6 +265,10 @@ export class SqliteQueue implements Queue {
         const found = this.statements.selectRunnable.all({
           now,
           limit,
+          skip:
+            options.skipAccounts && options.skipAccounts.length > 0
+              ? JSON.stringify(options.skipAccounts)
+              : null,
         }) as JobRow[];
         const claimed: JobRow[] = [];
         for (const row of found) {
@@ -317,30 +337,63 @@ export class SqliteQueue implements Queue {
   }
 
   complete(job: Job, completion: Completion): Promise<void> {
-    this.db
-      .transaction(() => {
-        writeLinks(this.db, completion.links);
-        this.statements.complete.run({
-          id: Number(job.id),
-          outcome: completion.outcome,
-          reason: completion.reason,
-          wrote: completion.requests.some((r) => r.method !== "GET") ? 1 : 0,
-          finishedAt: this.now(),
-          requests: JSON.stringify(completion.requests),
-          warnings:
-            completion.warnings.length > 0
-              ? JSON.stringify(completion.warnings)
-              : null,
-        });
-        this.statements.clearPauses.run({
-          now: this.now(),
-          source: job.event.source,
-          accountId: job.event.accountId,
-        });
-      })
-      .immediate();
+    return new Promise((resolve, reject) => {
+      this.completions.push({ job, completion, resolve, reject });
+      if (!this.completeScheduled) {
+        this.completeScheduled = true;
+        setImmediate(() => this.flushCompletions());
+      }
+    });
+  }
+
+  /**
+   * Commits the jobs that finished in one turn of the event loop in one
+   * transaction. If it fails, each job is committed alone, so that one bad job does not fail the others.
+   */
+  private flushCompletions(): void {
+    this.completeScheduled = false;
+    const batch = this.completions;
+    this.completions = [];
+    if (batch.length === 0) return;
+    try {
+      this.db
+        .transaction(() => {
+          for (const item of batch) this.writeCompletion(item);
+        })
+        .immediate();
+      for (const item of batch) item.resolve();
+    } catch {
+      for (const item of batch) {
+        try {
+          this.db.transaction(() => this.writeCompletion(item)).immediate();
+          item.resolve();
+        } catch (error) {
+          item.reject(error);
+        }
+      }
+    }
     this.emitter.emit("enqueued");
-    return Promise.resolve();
+  }
+
+  private writeCompletion({ job, completion }: PendingCompletion): void {
+    writeLinks(this.db, completion.links);
+    this.statements.complete.run({
+      id: Number(job.id),
+      outcome: completion.outcome,
+      reason: completion.reason,
+      wrote: completion.requests.some((r) => r.method !== "GET") ? 1 : 0,
+      finishedAt: this.now(),
+      requests: JSON.stringify(completion.requests),
+      warnings:
+        completion.warnings.length > 0
+          ? JSON.stringify(completion.warnings)
+          : null,
+    });
+    this.statements.clearPauses.run({
+      now: this.now(),
+      source: job.event.source,
+      accountId: job.event.accountId,
+    });
   }
 
   retry(job: Job, runAt: number, failure: JobFailure): Promise<void> {
@@ -457,6 +510,7 @@ export class SqliteQueue implements Queue {
 
   close(): Promise<void> {
     this.flush();
+    this.flushCompletions();
     this.emitter.removeAllListeners();
     return Promise.resolve();
   }

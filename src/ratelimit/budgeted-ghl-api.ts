@@ -1,6 +1,8 @@
 import type {
   CallContext,
   GhlApi,
+  GhlContactWrite,
+  GhlCreateResult,
   GhlCustomFieldDefinition,
   GhlRecord,
 } from "../engine/ports.js";
@@ -86,6 +88,54 @@ export class BudgetedGhlApi implements GhlApi {
   ): Promise<GhlRecord[]> {
     await this.take(locationId);
     return this.api.listAppointments(locationId, contactId, context);
+  }
+
+  async createContact(
+    locationId: string,
+    body: GhlContactWrite,
+    context: CallContext,
+  ): Promise<GhlCreateResult> {
+    await this.take(locationId);
+    return this.api.createContact(locationId, body, context);
+  }
+
+  async updateContact(
+    locationId: string,
+    contactId: string,
+    body: GhlContactWrite,
+    context: CallContext,
+  ): Promise<GhlRecord> {
+    await this.take(locationId);
+    return this.api.updateContact(locationId, contactId, body, context);
+  }
+
+  async addTags(
+    locationId: string,
+    contactId: string,
+    tags: string[],
+    context: CallContext,
+  ): Promise<string[] | null> {
+    await this.take(locationId);
+    return this.api.addTags(locationId, contactId, tags, context);
+  }
+
+  async removeTags(
+    locationId: string,
+    contactId: string,
+    tags: string[],
+    context: CallContext,
+  ): Promise<string[] | null> {
+    await this.take(locationId);
+    return this.api.removeTags(locationId, contactId, tags, context);
+  }
+
+  async findDuplicate(
+    locationId: string,
+    lookup: { email?: string; phone?: string },
+    context: CallContext,
+  ): Promise<GhlRecord | null> {
+    await this.take(locationId);
+    return this.api.findDuplicate(locationId, lookup, context);
   }
 
   private async take(locationId: string): Promise<void> {

@@ -42,7 +42,11 @@ import { PostgresConnectionStore } from "../store/postgres/connections.js";
 import { PostgresStore } from "../store/postgres/store.js";
 import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
 import { SqliteStore } from "../store/sqlite/store.js";
-import { AccountRateLimiter } from "../ratelimit/account-limiter.js";
+import {
+  AccountRateLimiter,
+  type LimiterFactory,
+} from "../ratelimit/account-limiter.js";
+import { postgresLimiterFactory } from "../ratelimit/postgres-store.js";
 import type { GhlTokenSource } from "../connectors/ghl/client.js";
 import type { ConnectionStore } from "../engine/ports.js";
 import { registerAdminAuth } from "../security/admin-auth.js";
@@ -113,6 +117,8 @@ export interface Storage {
   dataLocation: string;
   /** Schema versions this start applied; empty when the schema was current. */
   migrated: number[];
+  /** Request counters shared by every process on the database; absent for SQLite. */
+  limiterFactory?: LimiterFactory;
 }
 
 /**
@@ -145,6 +151,7 @@ export async function openStorage(
       connections: new PostgresConnectionStore(pool),
       dataLocation: `PostgreSQL ${redactPostgresUrl(url)}`,
       migrated,
+      limiterFactory: postgresLimiterFactory(pool),
     };
   }
   const file = sqliteFileFromUrl(url, baseDir);
@@ -160,17 +167,20 @@ export async function openStorage(
 
 /**
  * Creates the per-account request budgets: `ghl.rate_limit` for locations
- * and `coopel.rate_limit` for the Coopel account. Returns null when
- * `coopel.rate_limit` is null, because the Coopel client is the only one
- * that takes a limiter here.
+ * and `coopel.rate_limit` for the Coopel account. Counters come from
+ * `limiterFactory` when given (PostgreSQL, shared by all processes), else
+ * from memory.
  */
-export function createRateLimiter(config: Config): AccountRateLimiter | null {
-  const coopel = config.coopel.rate_limit;
-  if (coopel === null) return null;
+export function createRateLimiter(
+  config: Config,
+  limiterFactory?: LimiterFactory,
+): AccountRateLimiter {
   const ghl = config.ghl.rate_limit;
+  const coopel = config.coopel.rate_limit;
   return new AccountRateLimiter({
     budgetOf: (account) => {
-      const budget = account.system === "ghl" ? ghl : coopel;
+      // The Coopel client takes the limiter only when coopel.rate_limit is set.
+      const budget = account.system === "ghl" || coopel === null ? ghl : coopel;
       return {
         requests: budget.requests,
         perMs: budget.per_ms,
@@ -178,6 +188,7 @@ export function createRateLimiter(config: Config): AccountRateLimiter | null {
         backgroundReserve: budget.background_reserve,
       };
     },
+    ...(limiterFactory ? { limiterFactory } : {}),
   });
 }
 
@@ -331,10 +342,10 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     );
 
   registerSecretValues(configSecrets(config));
-  const { store, queue, connections, dataLocation } = await openStorage(
-    config,
-    baseDir,
-  );
+  const { store, queue, connections, dataLocation, limiterFactory } =
+    await openStorage(config, baseDir);
+  // One limiter for every client of this process, so that they share each budget.
+  const rateLimiter = createRateLimiter(config, limiterFactory);
   let ghl: GhlAccess;
   try {
     ghl = await openGhlAccess(config, connections, logger, options.env);
@@ -386,7 +397,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   ]);
   const coopel = new CoopelRestClient(
     config.coopel,
-    createRateLimiter(config) ?? undefined,
+    config.coopel.rate_limit === null ? undefined : rateLimiter,
   );
   reportMissingRoutes(config, logger);
   if (options.receiveWebhooks ?? true)
@@ -452,6 +463,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         apiVersion: config.ghl.api_version,
         timeoutMs: config.coopel.timeout_ms,
         tokens: ghl.tokens,
+        rateLimiter,
       }),
     );
     const engine = buildEngine(

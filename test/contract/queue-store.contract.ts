@@ -225,6 +225,51 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
         expect(await queue.depth()).toBe(0);
       });
 
+      it("claims key heads behind a long backlog", async () => {
+        await queue.enqueue(
+          Array.from({ length: 400 }, (_, i) =>
+            event("hot", { payload: { n: i } }),
+          ),
+        );
+        await queue.enqueue([
+          event("cold", { payload: { n: 0 } }),
+          event("late", { payload: { n: 0 }, runAt: T0 + 1_000 }),
+        ]);
+        const seen: number[] = [];
+        for (let round = 0; round < 5; round++) {
+          const jobs = await queue.claim("w1", 10, 30_000);
+          const keys = jobs.map((j) => j.event.orderingKey);
+          expect(keys.filter((k) => k === "hot")).toHaveLength(1);
+          expect(keys).not.toContain("late");
+          if (round === 0) expect(keys).toEqual(["hot", "cold"]);
+          for (const job of jobs) {
+            if (job.event.orderingKey === "hot")
+              seen.push(job.event.payload.n as number);
+            await queue.complete(job, completion());
+          }
+        }
+        expect(seen).toEqual([0, 1, 2, 3, 4]);
+        expect(await queue.depth()).toBe(396);
+        clock += 1_000;
+        const later = await queue.claim("w1", 10, 30_000);
+        expect(later.map((j) => j.event.orderingKey)).toEqual(["hot", "late"]);
+      });
+
+      it("leaves skipped accounts' jobs pending", async () => {
+        await queue.enqueue([
+          event("a1", { accountId: "loc-busy" }),
+          event("a2", { accountId: "loc-busy" }),
+          event("b1", { accountId: "loc-calm" }),
+        ]);
+        const claimed = await queue.claim("w1", 10, 30_000, {
+          skipAccounts: ["ghl:loc-busy"],
+        });
+        expect(claimed.map((j) => j.event.orderingKey)).toEqual(["b1"]);
+
+        const rest = await queue.claim("w1", 10, 30_000, { skipAccounts: [] });
+        expect(rest.map((j) => j.event.orderingKey)).toEqual(["a1", "a2"]);
+      });
+
       it("hands a job out again when its lease runs out, counting the attempt", async () => {
         await queue.enqueue([event("a"), event("a")]);
         const [job] = await queue.claim("w1", 10, 1_000);

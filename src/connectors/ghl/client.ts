@@ -1,6 +1,6 @@
 import { ApiError } from "../../engine/errors.js";
 import type { CallContext } from "../../engine/ports.js";
-import { requestJson } from "../http.js";
+import { requestJson, type RequestRateLimiter } from "../http.js";
 
 /** Where the GHL client gets the bearer token of a location. */
 export interface GhlTokenSource {
@@ -22,6 +22,8 @@ export interface GhlClientOptions {
   apiVersion: string;
   timeoutMs: number;
   tokens: GhlTokenSource;
+  /** Budget of each location; requests wait for it when given. */
+  rateLimiter?: RequestRateLimiter;
 }
 
 export interface GhlRequest {
@@ -46,14 +48,14 @@ export class GhlHttpClient {
   ): Promise<unknown> {
     const token = await this.options.tokens.getToken(locationId);
     try {
-      return await this.send(token, method, path, request);
+      return await this.send(token, method, path, request, locationId);
     } catch (error) {
       const tokens = this.options.tokens;
       if (!(error instanceof ApiError) || !isExpiredToken(error)) throw error;
       if (!tokens.refreshAfterUnauthorized) throw error;
       const fresh = await tokens.refreshAfterUnauthorized(locationId, token);
       if (fresh === null) throw error;
-      return this.send(fresh, method, path, request);
+      return this.send(fresh, method, path, request, locationId);
     }
   }
 
@@ -62,8 +64,13 @@ export class GhlHttpClient {
     method: string,
     path: string,
     request: GhlRequest,
+    locationId: string,
   ): Promise<unknown> {
     return requestJson({
+      account: { system: "ghl", accountId: locationId },
+      ...(this.options.rateLimiter
+        ? { rateLimiter: this.options.rateLimiter }
+        : {}),
       system: "GHL",
       baseUrl: this.options.baseUrl,
       method,

@@ -69,16 +69,22 @@ export function checkWebhookSignature(
   if (ed25519Signature === null && rsaSignature === null)
     return { valid: false, reason: "missing" };
 
-  const candidates: { bytes: Buffer; over: "raw" | "compact-json" }[] = [
-    { bytes: raw, over: "raw" },
-  ];
-  const compact = compactJson(raw);
-  if (compact && !compact.equals(raw))
-    candidates.push({ bytes: compact, over: "compact-json" });
+  // The compact JSON costs a parse and a stringify, so it is built only
+  // when the raw bytes do not verify.
+  let compact: Buffer | null | undefined;
+  const candidates = function* (): Generator<{
+    bytes: Buffer;
+    over: "raw" | "compact-json";
+  }> {
+    yield { bytes: raw, over: "raw" };
+    compact ??= compactJson(raw);
+    if (compact && !compact.equals(raw))
+      yield { bytes: compact, over: "compact-json" };
+  };
 
   if (ed25519Signature !== null) {
     const signature = Buffer.from(ed25519Signature, "base64");
-    for (const { bytes, over } of candidates) {
+    for (const { bytes, over } of candidates()) {
       for (const key of keys.ed25519) {
         if (safeVerify(() => verify(null, bytes, key, signature)))
           return { valid: true, algorithm: "ed25519", over };
@@ -87,7 +93,7 @@ export function checkWebhookSignature(
   }
   if (rsaSignature !== null) {
     const signature = Buffer.from(rsaSignature, "base64");
-    for (const { bytes, over } of candidates) {
+    for (const { bytes, over } of candidates()) {
       for (const key of keys.rsa) {
         const ok = safeVerify(() =>
           createVerify("SHA256").update(bytes).verify(key, signature),

@@ -193,6 +193,52 @@ export const POSTGRES_MIGRATIONS: {
       );
     `,
   },
+  {
+    version: 8,
+    name: "claim order and shared rate budgets",
+    sql: `
+      -- Request counters of the account budgets, shared by all processes
+      -- (the schema of rate-limiter-flexible's RateLimiterPostgres).
+      CREATE TABLE rate_limits (
+        key VARCHAR(255) PRIMARY KEY,
+        points INTEGER NOT NULL DEFAULT 0,
+        expire BIGINT
+      );
+
+      -- The unblocked pending jobs in run time order, so that a claim reads
+      -- only jobs whose time has come and never steps over jobs that wait
+      -- for a retry.
+      CREATE INDEX jobs_runnable_at ON jobs (run_at, id) WHERE state = 'pending' AND NOT blocked;
+      DROP INDEX jobs_runnable;
+
+      -- As before, in run time order through jobs_runnable_at, leaving
+      -- pending the jobs of the accounts in skip_accounts (source:account_id).
+      DROP FUNCTION claim_jobs(TEXT, BIGINT, BIGINT, INTEGER);
+      CREATE FUNCTION claim_jobs(worker TEXT, lease_ms BIGINT, now_ms BIGINT, max_jobs INTEGER,
+        skip_accounts TEXT[] DEFAULT '{}')
+      RETURNS SETOF jobs LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE jobs SET state = 'pending', lease_owner = NULL
+          WHERE state = 'running' AND lease_until < now_ms;
+        RETURN QUERY
+          UPDATE jobs SET state = 'running', attempt = attempt + 1,
+            lease_owner = worker, lease_until = now_ms + lease_ms
+          WHERE id IN (
+            SELECT j.id FROM jobs AS j
+            WHERE j.state = 'pending' AND NOT j.blocked AND j.run_at <= now_ms
+              AND NOT EXISTS (
+                SELECT 1 FROM account_pauses AS p
+                WHERE p.retry_at > now_ms
+                  AND ((p.system = j.source AND p.account_id = j.account_id)
+                    OR (p.system = 'coopel' AND j.source = 'ghl')))
+              AND NOT (j.source || ':' || j.account_id = ANY (skip_accounts))
+            ORDER BY j.run_at, j.id LIMIT max_jobs
+            FOR UPDATE SKIP LOCKED)
+          RETURNING *;
+      END;
+      $$;
+    `,
+  },
 ];
 
 /** Lock id that serialises migrations when several processes start at once. */

@@ -1,5 +1,6 @@
 import type { Database } from "better-sqlite3";
 import type { Link } from "../../engine/ports.js";
+import { prepareCached } from "./statements.js";
 
 interface LinkRow {
   entity: string;
@@ -40,7 +41,9 @@ export function rowToLink(row: LinkRow): Link {
 /** Inserts or replaces links; call inside the caller's transaction. */
 export function writeLinks(db: Database, links: Link[]): void {
   if (links.length === 0) return;
-  const statement = db.prepare(`
+  const statement = prepareCached(
+    db,
+    `
     INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at, tags, rule_tags, parent_ghl_id)
     VALUES (@entity, @ghlLocationId, @ghlId, @coopelAccountId, @coopelId, @fieldHashes, @deletedAt, @sourceUpdatedAt, @updatedAt, @tags, @ruleTags, @parentGhlId)
     ON CONFLICT (entity, ghl_location_id, ghl_id) DO UPDATE SET
@@ -52,7 +55,8 @@ export function writeLinks(db: Database, links: Link[]): void {
       updated_at = excluded.updated_at,
       tags = excluded.tags,
       rule_tags = excluded.rule_tags,
-      parent_ghl_id = excluded.parent_ghl_id`);
+      parent_ghl_id = excluded.parent_ghl_id`,
+  );
   for (const link of links) {
     statement.run({
       entity: link.entity,
@@ -101,11 +105,10 @@ export function readLink(
   ghlLocationId: string,
   ghlId: string,
 ): Link | null {
-  const row = db
-    .prepare(
-      "SELECT * FROM links WHERE entity = ? AND ghl_location_id = ? AND ghl_id = ?",
-    )
-    .get(entity, ghlLocationId, ghlId) as LinkRow | undefined;
+  const row = prepareCached(
+    db,
+    "SELECT * FROM links WHERE entity = ? AND ghl_location_id = ? AND ghl_id = ?",
+  ).get(entity, ghlLocationId, ghlId) as LinkRow | undefined;
   return row ? rowToLink(row) : null;
 }
 

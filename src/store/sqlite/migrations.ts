@@ -135,6 +135,57 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: "claim order and shared rate budgets",
+    sql: `
+      -- Rate budgets need no table here: one process uses the SQLite file,
+      -- so it counts them in memory.
+
+      -- ready is 1 on the one job of an ordering key that may run next: the
+      -- first unfinished job of its key, pending, while no job of its key
+      -- runs. Claims read the ready jobs in run time order through
+      -- jobs_ready, so a claim costs the same at any backlog. The queue
+      -- sets it on insert; the triggers below keep it right when a job
+      -- changes state, whoever changes it.
+      ALTER TABLE jobs ADD COLUMN ready INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX jobs_ready ON jobs (run_at, id) WHERE ready = 1;
+      CREATE INDEX jobs_ready_by_key ON jobs (ordering_key) WHERE ready = 1;
+      CREATE INDEX jobs_running_by_key ON jobs (ordering_key) WHERE state = 'running';
+      UPDATE jobs SET ready = 1
+      WHERE state = 'pending'
+        AND NOT EXISTS (
+          SELECT 1 FROM jobs AS other
+          WHERE other.ordering_key = jobs.ordering_key AND other.state IN ('pending', 'running')
+            AND other.id != jobs.id AND (other.state = 'running' OR other.id < jobs.id));
+
+      -- A claimed job is no longer waiting.
+      CREATE TRIGGER jobs_ready_on_run AFTER UPDATE OF state ON jobs
+      WHEN NEW.state = 'running' AND OLD.state IS NOT 'running'
+      BEGIN
+        UPDATE jobs SET ready = 0
+        WHERE ordering_key = NEW.ordering_key AND ready = 1;
+      END;
+
+      -- Any other change of state (done, dead, back to pending) can change
+      -- which job of the key runs next.
+      CREATE TRIGGER jobs_ready_on_change AFTER UPDATE OF state ON jobs
+      WHEN NEW.state IS NOT OLD.state AND NEW.state != 'running'
+      BEGIN
+        UPDATE jobs SET ready = 0
+        WHERE ordering_key = NEW.ordering_key AND ready = 1;
+        UPDATE jobs SET ready = 1
+        WHERE id = (
+            SELECT id FROM jobs
+            WHERE ordering_key = NEW.ordering_key AND state IN ('pending', 'running')
+            ORDER BY id LIMIT 1)
+          AND state = 'pending'
+          AND NOT EXISTS (
+            SELECT 1 FROM jobs
+            WHERE ordering_key = NEW.ordering_key AND state = 'running');
+      END;
+    `,
+  },
 ];
 
 /** Applies the migrations that the database has not seen yet; returns the versions applied. */
