@@ -27,6 +27,7 @@ import type {
   Logger,
   Queue,
   Store,
+  TwoWayStore,
 } from "../engine/ports.js";
 import { Worker } from "../engine/worker.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
@@ -41,6 +42,8 @@ import { PostgresConnectionStore } from "../store/postgres/connections.js";
 import { PostgresStore } from "../store/postgres/store.js";
 import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
 import { SqliteStore } from "../store/sqlite/store.js";
+import { SqliteTwoWayStore } from "../store/sqlite/two-way.js";
+import { PostgresTwoWayStore } from "../store/postgres/two-way.js";
 import { AccountRateLimiter } from "../ratelimit/account-limiter.js";
 import type { GhlTokenSource } from "../connectors/ghl/client.js";
 import type { ConnectionStore } from "../engine/ports.js";
@@ -105,6 +108,8 @@ export class StartupError extends Error {
 export interface Storage {
   store: Store;
   queue: Queue;
+  /** Reverse link lookups, write intents, the conflict log and poll cursors. */
+  twoWay: TwoWayStore;
   connections: ConnectionStore;
   /** Description of where the data lives, for the start-up log. */
   dataLocation: string;
@@ -139,6 +144,7 @@ export async function openStorage(
     return {
       store: new PostgresStore(pool),
       queue: new PostgresQueue(pool, { url }),
+      twoWay: new PostgresTwoWayStore(pool),
       connections: new PostgresConnectionStore(pool),
       dataLocation: `PostgreSQL ${redactPostgresUrl(url)}`,
       migrated,
@@ -149,6 +155,7 @@ export async function openStorage(
   return {
     store: new SqliteStore(db),
     queue: new SqliteQueue(db),
+    twoWay: new SqliteTwoWayStore(db),
     connections: new SqliteConnectionStore(db),
     dataLocation: `SQLite file ${file}`,
     migrated: [],
