@@ -170,6 +170,8 @@ const coopelPollingSchema = z
     updated_since_param: z.string().min(1).default("updated_since"),
     /** Query parameter of the page size. */
     limit_param: z.string().min(1).default("limit"),
+    /** Query parameter that carries the next page's cursor, taken from `next_cursor` of the previous page. */
+    cursor_param: z.string().min(1).default("cursor"),
     page_size: z.number().int().min(1).max(1000).default(100),
     /**
      * Milliseconds subtracted from the saved cursor on every poll, so that

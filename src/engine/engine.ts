@@ -1,4 +1,8 @@
 import type { ContactEventSync } from "./contact-events.js";
+import {
+  COOPEL_CONTACT_EVENT_TYPES,
+  type CoopelContactSync,
+} from "./coopel-contact-sync.js";
 import { finish } from "./completion.js";
 import { NOTE_EVENT_TYPES, type NoteSync } from "./note-sync.js";
 import type {
@@ -50,6 +54,10 @@ export interface SyncEngineOptions {
   ghl: GhlApi;
   /** Whether `entity` is synced for the location; checked before any API call. */
   syncs: (locationId: string, entity: Entity) => boolean;
+  /** Handles Coopel contact events; unset when no entity syncs from Coopel to GHL. */
+  coopelContacts?: CoopelContactSync;
+  /** Whether GHL contact events are synced to Coopel; default true. */
+  contactsFromGhl?: boolean;
 }
 
 /** Routes each job to the handler of its entity. */
@@ -58,7 +66,24 @@ export class SyncEngine {
 
   handle(job: Job): Promise<Completion> {
     const { event } = job;
-    const entity = event.source === "ghl" ? entityOf(event.type) : null;
+    if (event.source === "coopel") {
+      const coopel = this.options.coopelContacts;
+      if (
+        coopel === undefined ||
+        !(COOPEL_CONTACT_EVENT_TYPES as readonly string[]).includes(event.type)
+      )
+        return Promise.resolve(
+          finish("ignored", "unsupported_type", [], { requests: [] }),
+        );
+      return coopel.handle(job);
+    }
+    const entity = entityOf(event.type);
+    if (entity === "contacts" && this.options.contactsFromGhl === false)
+      return Promise.resolve(
+        finish("ignored", "contacts_not_synced_from_ghl", [], {
+          requests: [],
+        }),
+      );
     if (entity === null)
       return Promise.resolve(
         finish("ignored", "unsupported_type", [], { requests: [] }),

@@ -451,6 +451,8 @@ export interface CoopelClient {
     body: CoopelRecord,
     context: CallContext,
   ): Promise<CoopelRecord>;
+  /** Reads one contact; null when Coopel reports it missing (404). */
+  getContact(id: string, context: CallContext): Promise<CoopelRecord | null>;
   deleteContact(id: string, context: CallContext): Promise<void>;
   findContacts(
     lookup: CoopelLookup,

@@ -40,6 +40,13 @@ export interface ReverseMappedContact {
   customFields: Record<string, unknown>;
   /** Tags of the Coopel record, or null when it carried none. */
   tags: string[] | null;
+  /** Each mapped field with the Coopel field it came from. */
+  entries: {
+    coopel: string;
+    ghl: string | null;
+    customField: string | null;
+    value: unknown;
+  }[];
   warnings: string[];
 }
 
@@ -124,6 +131,7 @@ export class ReverseContactMapping {
     const fields: Record<string, unknown> = {};
     const customFields: Record<string, unknown> = {};
     const warnings: string[] = [];
+    const entries: ReverseMappedContact["entries"] = [];
     for (const field of this.fields) {
       if (!Object.hasOwn(record, field.coopel)) continue;
       let value: unknown = record[field.coopel];
@@ -137,12 +145,18 @@ export class ReverseContactMapping {
         }
       if (field.customField) customFields[field.customField] = value;
       else fields[field.ghl!] = value;
+      entries.push({
+        coopel: field.coopel,
+        ghl: field.ghl,
+        customField: field.customField,
+        value,
+      });
     }
     const rawTags = record.tags;
     const tags = Array.isArray(rawTags)
       ? rawTags.filter((t): t is string => typeof t === "string")
       : null;
-    return { fields, customFields, tags, warnings };
+    return { fields, customFields, tags, entries, warnings };
   }
 }
 

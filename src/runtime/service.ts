@@ -17,6 +17,15 @@ import {
   type Entity,
 } from "../engine/engine.js";
 import { NoteSync } from "../engine/note-sync.js";
+import { CoopelContactSync } from "../engine/coopel-contact-sync.js";
+import { ContactReconciler } from "../engine/reconcile.js";
+import type { TwoWayOptions } from "../engine/two-way.js";
+import {
+  moneyFieldProblems,
+  ReverseContactMapping,
+} from "../mapping/reverse-mapping.js";
+import { registerCoopelWebhookRoute } from "../server/coopel-webhook-route.js";
+import { CoopelPoller } from "../engine/coopel-poll.js";
 import { TagRules } from "../engine/tag-rules.js";
 import { TaskPoller } from "../engine/task-poll.js";
 import { TaskSync } from "../engine/task-sync.js";
@@ -73,6 +82,10 @@ export interface Service {
   worker: Worker | null;
   /** Polls tasks for edits that fire no webhook; null when polling is off or no worker runs. */
   taskPoller: TaskPoller | null;
+  /** Polls Coopel contacts for changes; null unless coopel.polling is set and contacts sync from Coopel. */
+  coopelPoller: CoopelPoller | null;
+  /** Reverse link lookups, write intents, the conflict log and poll cursors. */
+  twoWay: TwoWayStore;
   metrics: Metrics;
   close(graceMs?: number): Promise<void>;
 }
@@ -243,6 +256,70 @@ function reportUnsupported(config: Config, logger: PinoLogger): void {
     );
 }
 
+/** Returns the GHL location that contacts first seen on Coopel are created in, or null when none is configured. */
+export function coopelTargetLocation(config: Config): string | null {
+  return config.coopel.ghl_location_id ?? config.ghl.locations[0]?.id ?? null;
+}
+
+/**
+ * Checks, before the service starts, that a direction that writes GHL can
+ * work: the reverse mapping compiles and there is a GHL location to
+ * create contacts in. Throws StartupError naming the problem.
+ */
+export function checkTwoWayConfig(config: Config): ReverseContactMapping {
+  let reverse: ReverseContactMapping;
+  try {
+    reverse = new ReverseContactMapping(config.mapping);
+  } catch (error) {
+    throw new StartupError(
+      `sync.contacts.direction ${config.sync.contacts.direction}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if (coopelTargetLocation(config) === null)
+    throw new StartupError(
+      `sync.contacts.direction ${config.sync.contacts.direction} creates contacts in GHL, but no location is configured; add one to ghl.locations or set coopel.ghl_location_id`,
+    );
+  return reverse;
+}
+
+/**
+ * Rejects a mapping that writes a GHL money custom field, which GHL's API
+ * cannot write. Reads each active location's custom field definitions; a
+ * location whose definitions cannot be read is logged and left to fail on
+ * its first write.
+ */
+async function checkMoneyFields(
+  config: Config,
+  reverse: ReverseContactMapping,
+  ghl: GhlApi,
+  logger: Logger,
+): Promise<void> {
+  if (reverse.customFieldSelectors().length === 0) return;
+  const problems: string[] = [];
+  for (const location of config.ghl.locations.filter((l) => !l.paused)) {
+    try {
+      const definitions = await ghl.listCustomFields(location.id, {
+        requests: [],
+      });
+      problems.push(...moneyFieldProblems(reverse, definitions, location.id));
+    } catch (error) {
+      logger.warn(
+        { err: error, locationId: location.id },
+        "reading GHL custom fields failed, so money fields of this location were not checked at start",
+      );
+    }
+  }
+  if (problems.length > 0) throw new StartupError(problems.join("; "));
+}
+
+/** State and hooks that two-way sync needs beyond the one-way engine. */
+export interface TwoWayWiring {
+  store: TwoWayStore;
+  onEcho?: TwoWayOptions["onEcho"];
+  onConflict?: TwoWayOptions["onConflict"];
+}
+
 /** Wires the entity handlers, the GHL API client and the mapping into a sync engine. */
 export function buildEngine(
   config: Config,
@@ -251,22 +328,61 @@ export function buildEngine(
   ghl: GhlApi,
   logger: Logger,
   syncs: (locationId: string, entity: Entity) => boolean,
+  twoWay?: TwoWayWiring,
 ): SyncEngine {
   const mapping = new ContactMapping(config.mapping);
+  const enricher = new ContactEnricher({
+    ghl,
+    mapping,
+    logger,
+    defaultCountry: config.mapping.default_country,
+  });
+  const direction = config.sync.contacts.direction;
+  let reconciler: ContactReconciler | null = null;
+  let coopelContacts: CoopelContactSync | undefined;
+  let twoWayOptions: TwoWayOptions | null = null;
+  if (twoWay && direction !== "ghl_to_coopel") {
+    const reverse = checkTwoWayConfig(config);
+    twoWayOptions = {
+      store: twoWay.store,
+      policy: config.sync.contacts.conflicts,
+      onEcho: twoWay.onEcho,
+      onConflict: twoWay.onConflict,
+    };
+    reconciler = new ContactReconciler({
+      ...twoWayOptions,
+      ghl,
+      coopel,
+      forward: mapping,
+      reverse,
+      enricher,
+      coopelUpdatedAtField: config.coopel.updated_at_field,
+    });
+    coopelContacts = new CoopelContactSync({
+      ...twoWayOptions,
+      links: store,
+      coopel,
+      ghl,
+      reverse,
+      enricher,
+      reconciler,
+      locationId: coopelTargetLocation(config)!,
+      syncTags: config.sync.tags.enabled,
+    });
+  }
   const contacts = new ContactSync({
     store,
     coopel,
     mapping,
     deletePolicy: config.sync.contacts.delete,
+    twoWay:
+      reconciler && twoWayOptions && direction === "two_way"
+        ? { reconciler, options: twoWayOptions }
+        : undefined,
   });
   const contactEvents = new ContactEventSync({
     contacts,
-    enricher: new ContactEnricher({
-      ghl,
-      mapping,
-      logger,
-      defaultCountry: config.mapping.default_country,
-    }),
+    enricher,
     rules: new TagRules(config.mapping.tag_rules),
     store,
     coopel,
@@ -297,6 +413,8 @@ export function buildEngine(
     store,
     ghl,
     syncs,
+    coopelContacts,
+    contactsFromGhl: direction !== "coopel_to_ghl",
   });
   return engine;
 }
@@ -317,7 +435,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     );
 
   registerSecretValues(configSecrets(config));
-  const { store, queue, connections, dataLocation } = await openStorage(
+  const writesGhl = config.sync.contacts.direction !== "ghl_to_coopel";
+  const reverse = writesGhl ? checkTwoWayConfig(config) : null;
+  const { store, queue, connections, twoWay, dataLocation } = await openStorage(
     config,
     baseDir,
   );
@@ -392,6 +512,20 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       },
     });
 
+  const coopelWebhooks = config.coopel.webhooks;
+  if ((options.receiveWebhooks ?? true) && writesGhl && coopelWebhooks)
+    registerCoopelWebhookRoute(server, {
+      queue,
+      store: twoWay,
+      logger,
+      metrics,
+      accountId: config.coopel.account_id,
+      secret: coopelWebhooks.secret,
+      signatureHeader: coopelWebhooks.signature_header,
+      updatedAtField: config.coopel.updated_at_field,
+      maxInboxDepth: config.server.max_inbox_depth,
+    });
+
   const coopelReader = new CoopelRestClient(config.coopel);
   const ghlReader = new GhlRestApi(
     new GhlHttpClient({
@@ -428,6 +562,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   let worker: Worker | null = null;
   let taskPoller: TaskPoller | null = null;
+  let coopelPoller: CoopelPoller | null = null;
   if (options.runWorker ?? config.worker.enabled) {
     // NOTE: GHL reads reuse coopel.timeout_ms; the ghl section has no timeout of its own yet.
     const ghlApi = new GhlRestApi(
@@ -438,7 +573,40 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         tokens: ghl.tokens,
       }),
     );
-    const engine = buildEngine(config, store, coopel, ghlApi, logger, syncs);
+    if (reverse) {
+      try {
+        await checkMoneyFields(config, reverse, ghlApi, logger);
+      } catch (error) {
+        ghl.stop();
+        await queue.close();
+        await store.close();
+        throw error;
+      }
+    }
+    const engine = buildEngine(config, store, coopel, ghlApi, logger, syncs, {
+      store: twoWay,
+      onEcho: (side) => metrics.echoes.inc({ side }),
+      onConflict: (conflict) =>
+        metrics.conflicts.inc({ winner: conflict.winner, rule: conflict.rule }),
+    });
+    const polling = config.coopel.polling;
+    if (writesGhl && polling && polling.interval_ms > 0) {
+      coopelPoller = new CoopelPoller({
+        queue,
+        store: twoWay,
+        logger,
+        accountId: config.coopel.account_id,
+        list: (query, context) => coopel.listContactsPage(query, context),
+        intervalMs: polling.interval_ms,
+        pageSize: polling.page_size,
+        overlapMs: polling.overlap_ms,
+        updatedSinceParam: polling.updated_since_param,
+        limitParam: polling.limit_param,
+        cursorParam: polling.cursor_param,
+        updatedAtField: config.coopel.updated_at_field,
+      });
+      coopelPoller.start();
+    }
     if (config.sync.tasks.enabled) {
       taskPoller = new TaskPoller({
         queue,
@@ -492,6 +660,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   } catch (error) {
     // Nothing may keep running half-started: no worker without its server.
     ghl.stop();
+    await coopelPoller?.stop();
     await server.close().catch(() => {});
     await queue.close();
     await store.close();
@@ -512,12 +681,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     ghlTokens: ghl.tokens,
     worker,
     taskPoller,
+    coopelPoller,
+    twoWay,
     metrics,
     async close(graceMs = 10_000) {
       if (closed) return;
       closed = true;
       ghl.stop();
       await taskPoller?.stop();
+      await coopelPoller?.stop();
       await server.close();
       await worker?.stop(graceMs);
       await queue.close();
@@ -533,6 +705,7 @@ function configSecrets(config: Config): (string | undefined)[] {
     config.ghl.oauth?.client_secret,
     config.coopel.token,
     config.coopel.oauth?.client_secret,
+    config.coopel.webhooks?.secret,
     config.admin.token,
     config.admin.password_hash,
   ];
