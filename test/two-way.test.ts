@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { runConflicts } from "../src/cli/conflicts.js";
+import { parseConfig } from "../src/config/load.js";
 import { signCoopelBody } from "../src/server/coopel-webhook-route.js";
+import { runCli } from "./helpers/cli.js";
 import {
   LOCATION_ID,
   startHarness,
@@ -291,5 +294,104 @@ describe("Coopel webhook signature", () => {
     expect(
       (await postCoopel(h, body, { "x-hub-signature": signature })).status,
     ).toBe(200);
+  });
+});
+
+describe("conflicts", () => {
+  /** Links one contact, then edits first_name on GHL and, 5 ms later, on Coopel, sending GHL's webhook last. */
+  async function editBothSides(h: Harness) {
+    const coopel = h.coopel.userCreateContact({
+      first_name: "Ana",
+      email: "conflict@example.com",
+    });
+    await settle(h);
+    const ghlId = ghlContacts(h)[0]!.id;
+    h.ghl.setApiWriteWebhooks(null);
+    const ghlEdit = h.ghl.userUpdateContact(LOCATION_ID, ghlId, {
+      firstName: "FromGhl",
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    h.coopel.userUpdateContact(coopel.id, { first_name: "FromCoopel" });
+    await settle(h);
+    await h.post({ ...ghlEdit, type: "ContactUpdate" });
+    await settle(h);
+    return { coopelId: coopel.id, ghlId };
+  }
+
+  it("last writer wins by update time and is logged", async () => {
+    const h = await startTwoWay();
+    const { coopelId, ghlId } = await editBothSides(h);
+    expect(h.coopel.contacts.get(coopelId)?.first_name).toBe("FromCoopel");
+    expect(h.ghl.contacts.get(LOCATION_ID)?.get(ghlId)?.firstName).toBe(
+      "FromCoopel",
+    );
+    const conflicts = await h.service.twoWay.listConflicts({ limit: 10 });
+    expect(conflicts).toHaveLength(1);
+    expect(conflicts[0]).toMatchObject({
+      field: "first_name",
+      ghlValue: "FromGhl",
+      coopelValue: "FromCoopel",
+      winner: "coopel",
+      rule: "last_writer",
+      ghlId,
+      coopelId,
+    });
+    expect(conflicts[0]!.coopelUpdatedAt).toBeGreaterThan(
+      conflicts[0]!.ghlUpdatedAt!,
+    );
+    const metrics = await (
+      await fetch(`${h.service.url}/metrics`, {
+        headers: { authorization: `Bearer ${h.config.admin!.token!}` },
+      })
+    ).text();
+    expect(metrics).toContain(
+      'ghl_coopel_sync_conflicts_total{winner="coopel",rule="last_writer"} 1',
+    );
+  });
+
+  it("an owning side wins its field", async () => {
+    const h = await startTwoWay({
+      sync: {
+        contacts: {
+          direction: "two_way",
+          conflicts: { fields: { first_name: "ghl" } },
+        },
+      },
+    });
+    const { coopelId, ghlId } = await editBothSides(h);
+    expect(h.coopel.contacts.get(coopelId)?.first_name).toBe("FromGhl");
+    expect(h.ghl.contacts.get(LOCATION_ID)?.get(ghlId)?.firstName).toBe(
+      "FromGhl",
+    );
+    const [conflict] = await h.service.twoWay.listConflicts({ limit: 10 });
+    expect(conflict).toMatchObject({ winner: "ghl", rule: "ghl" });
+  });
+
+  it("conflicts command lists them as text and JSON", async () => {
+    const h = await startTwoWay();
+    await editBothSides(h);
+    const loaded = {
+      config: parseConfig(h.config),
+      file: "test",
+      baseDir: h.dir,
+    };
+    let text = "";
+    expect(await runConflicts(loaded, {}, (t) => (text += t))).toBe(0);
+    expect(text).toContain("field first_name");
+    expect(text).toContain("winner: coopel by rule last_writer");
+    let json = "";
+    expect(await runConflicts(loaded, { json: true }, (t) => (json += t))).toBe(
+      0,
+    );
+    expect(JSON.parse(json)).toHaveLength(1);
+    await expect(
+      runConflicts(loaded, { since: "yesterday" }, () => undefined),
+    ).rejects.toThrow(/--since yesterday: not a date/);
+  });
+
+  it("conflicts --help shows an example", async () => {
+    const help = await runCli(["conflicts", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("ghl-coopel-sync conflicts --json");
   });
 });
