@@ -82,7 +82,10 @@ export interface Service {
   worker: Worker | null;
   /** Polls tasks for edits that fire no webhook; null when polling is off or no worker runs. */
   taskPoller: TaskPoller | null;
-  /** Polls Coopel contacts for changes; null unless coopel.polling is set and contacts sync from Coopel. */
+  /**
+   * Polls Coopel contacts for changes; null unless coopel.polling is set and
+   * contacts sync from Coopel. With `interval_ms` 0 it exists but only polls when called.
+   */
   coopelPoller: CoopelPoller | null;
   /** Reverse link lookups, write intents, the conflict log and poll cursors. */
   twoWay: TwoWayStore;
@@ -590,7 +593,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         metrics.conflicts.inc({ winner: conflict.winner, rule: conflict.rule }),
     });
     const polling = config.coopel.polling;
-    if (writesGhl && polling && polling.interval_ms > 0) {
+    if (writesGhl && polling) {
       coopelPoller = new CoopelPoller({
         queue,
         store: twoWay,
@@ -605,7 +608,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         cursorParam: polling.cursor_param,
         updatedAtField: config.coopel.updated_at_field,
       });
-      coopelPoller.start();
+      if (polling.interval_ms > 0) coopelPoller.start();
     }
     if (config.sync.tasks.enabled) {
       taskPoller = new TaskPoller({
