@@ -230,6 +230,39 @@ export function buildProgram(setCode: (code: number) => void): Command {
       );
     });
 
+  program
+    .command("conflicts")
+    .description(
+      "List fields changed on both sides since the last sync, newest first: the record, both values, both update times, the winner and the rule that picked it.",
+    )
+    .requiredOption(
+      "-c, --config <file>",
+      "configuration file whose store to read",
+      "sync.config.yaml",
+    )
+    .option("--json", "print JSON instead of text")
+    .option(
+      "--since <time>",
+      "only conflicts found at or after this ISO 8601 time",
+    )
+    .option("--limit <count>", "print at most this many conflicts", "100")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  ghl-coopel-sync conflicts --config sync.config.yaml\n  ghl-coopel-sync conflicts --json --since 2026-01-31T00:00:00Z --limit 20",
+    )
+    .action(
+      async (options: {
+        config: string;
+        json?: boolean;
+        since?: string;
+        limit?: string;
+      }) => {
+        const loaded = loadConfigFile(options.config);
+        const { runConflicts } = await import("./conflicts.js");
+        setCode(await runConflicts(loaded, options));
+      },
+    );
+
   selectOptions(
     program
       .command("replay")

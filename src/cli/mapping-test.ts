@@ -83,6 +83,9 @@ export class PlanningCoopel implements CoopelClient {
     this.record("update_contact", "PUT", { contactId: id }, body);
     return Promise.resolve(body);
   }
+  getContact() {
+    return Promise.resolve(null);
+  }
   deleteContact(id: string) {
     this.record("delete_contact", "DELETE", { contactId: id });
     return Promise.resolve();

@@ -81,6 +81,13 @@ export const fieldMappingSchema = z.union([
       /** GHL fields to read instead of the key, as a list for `join`. */
       from: z.array(z.string().min(1)).min(1).optional(),
       transforms: z.array(transformSchema).default([]),
+      /**
+       * Transforms applied to the Coopel value when the sync writes GHL.
+       * Without it, the field's own transforms are used, which works only
+       * when every one of them is a normaliser (trim, lowercase, uppercase,
+       * titlecase, e164, iso_date, number, boolean).
+       */
+      to_ghl_transforms: z.array(transformSchema).optional(),
     })
     .strict(),
 ]);
@@ -121,6 +128,56 @@ const contactMappingSchema = z
       .default({}),
     /** Business fields (name, website, address, ...) of the contact's GHL business to Coopel fields. */
     business: z.record(z.string().min(1), fieldMappingSchema).default({}),
+  })
+  .strict();
+
+/**
+ * A conflict rule: `last_writer` keeps the value of the side whose record
+ * changed last (GHL `dateUpdated`, Coopel `updated_at`), `ghl` or `coopel`
+ * makes that side own the field.
+ */
+const conflictRuleSchema = z.enum(["last_writer", "ghl", "coopel"]);
+
+const conflictPolicySchema = z
+  .object({
+    /** The rule for every field not listed in `fields`. */
+    policy: conflictRuleSchema.default("last_writer"),
+    /** Rules per Coopel field name, such as `{email: ghl}`. */
+    fields: z.record(z.string().min(1), conflictRuleSchema).default({}),
+  })
+  .strict();
+
+const coopelWebhookSchema = z
+  .object({
+    /** The shared secret of the HMAC-SHA256 signature over the raw body. */
+    secret: z.string().min(16),
+    /** The request header that carries the hex signature. */
+    signature_header: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9-]+$/,
+        "an HTTP header name such as x-coopel-signature",
+      )
+      .default("x-coopel-signature"),
+  })
+  .strict();
+
+const coopelPollingSchema = z
+  .object({
+    /** Milliseconds between polls of Coopel contacts; 0 turns polling off. */
+    interval_ms: z.number().int().min(0).default(60_000),
+    /** Query parameter that filters to records updated at or after a time (ISO 8601). */
+    updated_since_param: z.string().min(1).default("updated_since"),
+    /** Query parameter of the page size. */
+    limit_param: z.string().min(1).default("limit"),
+    /** Query parameter that carries the next page's cursor, taken from `next_cursor` of the previous page. */
+    cursor_param: z.string().min(1).default("cursor"),
+    page_size: z.number().int().min(1).max(1000).default(100),
+    /**
+     * Milliseconds subtracted from the saved cursor on every poll, so that
+     * records sharing the cursor's timestamp are read again instead of missed.
+     */
+    overlap_ms: z.number().int().min(0).default(1000),
   })
   .strict();
 
@@ -296,6 +353,14 @@ export const configSchema = z
         routes: coopelRoutesSchema.prefault({}),
         // Null sends without a client-side budget, for an API whose limits are unknown.
         rate_limit: z.union([rateLimitSchema, z.null()]).default(null),
+        /** Signed webhooks from Coopel to `POST /webhooks/coopel`; without it the route is off. */
+        webhooks: coopelWebhookSchema.optional(),
+        /** Polling of Coopel contacts for a Coopel that sends no webhooks; without it, no polling. */
+        polling: coopelPollingSchema.optional(),
+        /** Coopel field with the record's update time, used by the last-writer conflict rule. */
+        updated_at_field: z.string().min(1).default("updated_at"),
+        /** GHL location that contacts created on Coopel go to; default the first of ghl.locations. */
+        ghl_location_id: z.string().min(1).optional(),
       })
       .strict()
       .refine(
@@ -310,8 +375,13 @@ export const configSchema = z
         contacts: z
           .object({
             enabled: z.boolean().default(true),
-            direction: z.enum(["ghl_to_coopel"]).default("ghl_to_coopel"),
+            /** The sync direction: GHL to Coopel, Coopel to GHL, or both (`two_way`). */
+            direction: z
+              .enum(["ghl_to_coopel", "coopel_to_ghl", "two_way"])
+              .default("ghl_to_coopel"),
             delete: deletePolicySchema.prefault({}),
+            /** The rules that settle a field changed on both sides since the last sync. */
+            conflicts: conflictPolicySchema.prefault({}),
           })
           .strict()
           .prefault({}),
@@ -426,3 +496,5 @@ export type FieldMapping = z.output<typeof fieldMappingSchema>;
 export type Transform = z.output<typeof transformSchema>;
 export type CoopelRoutes = z.output<typeof coopelRoutesSchema>;
 export type TagRule = z.output<typeof tagRuleSchema>;
+export type ConflictRule = z.output<typeof conflictRuleSchema>;
+export type Direction = Config["sync"]["contacts"]["direction"];

@@ -5,6 +5,13 @@ import type {
 } from "../mapping/contact-mapping.js";
 import { changedFields, mergeHashes } from "../mapping/contact-mapping.js";
 import { ApiError, AttemptError } from "./errors.js";
+import type { ContactReconciler } from "./reconcile.js";
+import {
+  hashFields,
+  identityKeys,
+  matchEcho,
+  type TwoWayOptions,
+} from "./two-way.js";
 import type {
   CallContext,
   Completion,
@@ -22,6 +29,12 @@ export interface ContactSyncOptions {
   coopel: CoopelClient;
   mapping: ContactMapping;
   deletePolicy: DeletePolicy;
+  /**
+   * Set when contacts sync both ways: GHL events are then checked for
+   * echoes of the sync's own writes, and linked contacts are reconciled
+   * against Coopel's current record instead of written blindly.
+   */
+  twoWay?: { reconciler: ContactReconciler; options: TwoWayOptions };
   now?: () => number;
 }
 
@@ -80,6 +93,18 @@ export class ContactSync {
       sourceUpdatedAt < link.sourceUpdatedAt
     )
       return done("skipped", "stale", [], context, mapped.warnings);
+
+    if (this.options.twoWay) {
+      const handled = await this.twoWay(
+        job,
+        ghlId,
+        link,
+        mapped,
+        sourceUpdatedAt,
+        context,
+      );
+      if (handled !== null) return handled;
+    }
 
     if (link?.coopelId != null) {
       // A create that arrives after an update made the contact carries older
@@ -141,6 +166,108 @@ export class ContactSync {
     }
 
     return this.create(job, ghlId, mapped, sourceUpdatedAt, context, "created");
+  }
+
+  /**
+   * Handles a GHL event of a contact that syncs both ways: drops it as an
+   * echo when it carries what the sync itself wrote, and reconciles a
+   * linked contact with Coopel's current record. Returns null when the
+   * one-way path should go on (a contact without a link, or missing on
+   * Coopel), after recording the intent of the create it may send.
+   */
+  private async twoWay(
+    job: Job,
+    ghlId: string,
+    link: Link | null,
+    mapped: MappedContact,
+    sourceUpdatedAt: number | null,
+    context: CallContext,
+  ): Promise<Completion | null> {
+    const { reconciler, options } = this.options.twoWay!;
+    const { event } = job;
+    const locationId = event.accountId;
+    const incoming = hashFields(mapped.fields);
+    const keys = [ghlId, ...identityKeys(mapped.fields)];
+    const intents = await options.store.getWriteIntents(
+      "ghl",
+      locationId,
+      keys,
+    );
+    const known = link?.ghlFieldHashes ?? link?.fieldHashes ?? {};
+    const echo = matchEcho(incoming, known, intents, this.now());
+    if (echo) {
+      await options.store.clearWriteIntents("ghl", locationId, [
+        echo.recordKey,
+      ]);
+      options.onEcho?.("ghl");
+      const links = link
+        ? [
+            {
+              ...link,
+              ghlFieldHashes: { ...known, ...incoming },
+              sourceUpdatedAt: newestTime(
+                link.sourceUpdatedAt ?? null,
+                sourceUpdatedAt,
+              ),
+              updatedAt: this.now(),
+            },
+          ]
+        : [];
+      return done("skipped", "echo", links, context, mapped.warnings);
+    }
+    if (intents.length > 0)
+      await options.store.clearWriteIntents(
+        "ghl",
+        locationId,
+        intents.map((intent) => intent.recordKey),
+      );
+
+    if (link?.coopelId != null) {
+      // Webhooks carry no update time and may be stale, so both records are
+      // read as they are now; GHL's `dateUpdated` decides last-writer conflicts.
+      const ghlRecord = await reconciler.readGhl(locationId, ghlId, context);
+      const coopelRecord = await this.options.coopel.getContact(
+        link.coopelId,
+        context,
+      );
+      if (ghlRecord === null)
+        return done("skipped", "missing_in_ghl", [], context, mapped.warnings);
+      if (coopelRecord !== null) {
+        const result = await reconciler.reconcile(
+          link,
+          ghlRecord,
+          coopelRecord,
+          context,
+          true,
+        );
+        const wrote =
+          result.sentToGhl.length > 0 || result.sentToCoopel.length > 0;
+        const next = {
+          ...result.link,
+          sourceUpdatedAt: newestTime(
+            result.link.sourceUpdatedAt ?? null,
+            sourceUpdatedAt,
+          ),
+        };
+        return done(
+          wrote ? "synced" : "skipped",
+          wrote ? "updated" : "no_change",
+          [next],
+          context,
+          [...mapped.warnings, ...result.warnings],
+        );
+      }
+    }
+    // The one-way path creates the Coopel contact with the GHL id as its
+    // external id, which is how the echo of that create is recognised.
+    await options.store.recordWriteIntent({
+      side: "coopel",
+      accountId: this.options.coopel.accountId,
+      recordKey: `from:${ghlId}`,
+      hashes: incoming,
+      createdAt: this.now(),
+    });
+    return null;
   }
 
   private async create(
@@ -374,4 +501,10 @@ function done(
   warnings: string[] = [],
 ): Completion {
   return { outcome, reason, links, requests: context.requests, warnings };
+}
+
+function newestTime(a: number | null, b: number | null): number | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return Math.max(a, b);
 }

@@ -1,4 +1,8 @@
 import type { ContactEventSync } from "./contact-events.js";
+import {
+  COOPEL_CONTACT_EVENT_TYPES,
+  type CoopelContactSync,
+} from "./coopel-contact-sync.js";
 import { finish } from "./completion.js";
 import {
   AttemptError,
@@ -58,6 +62,10 @@ export interface SyncEngineOptions {
   syncs: (locationId: string, entity: Entity) => boolean;
   /** The operator's pause of a location, or null; a paused location's events wait. */
   pausedLocation?: (locationId: string) => Promise<LocationPause | null>;
+  /** Handles Coopel contact events; unset when no entity syncs from Coopel to GHL. */
+  coopelContacts?: CoopelContactSync;
+  /** Whether GHL contact events are synced to Coopel; default true. */
+  contactsFromGhl?: boolean;
 }
 
 /** How long the events of a paused location wait before the pause is checked again. */
@@ -86,7 +94,24 @@ export class SyncEngine {
 
   private async dispatch(job: Job): Promise<Completion> {
     const { event } = job;
-    const entity = event.source === "ghl" ? entityOf(event.type) : null;
+    if (event.source === "coopel") {
+      const coopel = this.options.coopelContacts;
+      if (
+        coopel === undefined ||
+        !(COOPEL_CONTACT_EVENT_TYPES as readonly string[]).includes(event.type)
+      )
+        return Promise.resolve(
+          finish("ignored", "unsupported_type", [], { requests: [] }),
+        );
+      return coopel.handle(job);
+    }
+    const entity = entityOf(event.type);
+    if (entity === "contacts" && this.options.contactsFromGhl === false)
+      return Promise.resolve(
+        finish("ignored", "contacts_not_synced_from_ghl", [], {
+          requests: [],
+        }),
+      );
     if (entity === null)
       return finish("ignored", "unsupported_type", [], { requests: [] });
     if (!this.options.syncs(event.accountId, entity))

@@ -80,6 +80,94 @@ export interface Link {
   ruleTags?: string[];
   /** Tasks and notes only: the GHL id of the contact the record belongs to. Absent means unknown. */
   parentGhlId?: string | null;
+  /**
+   * Contacts only: per mapped field (by Coopel name), a hash of the value
+   * GHL is known to have, written by the sync or read from a GHL event.
+   * Coopel to GHL writes send only fields that differ from it. Absent means none.
+   */
+  ghlFieldHashes?: Record<string, string>;
+}
+
+/** The side of the sync a record lives on. */
+export type Side = Source;
+
+/**
+ * The content the sync is about to write to one record, stored before the
+ * request is sent, so that the change coming back as an event (an echo)
+ * is recognised even when it arrives before the write's response.
+ */
+export interface WriteIntent {
+  side: Side;
+  /** The GHL location id or the Coopel account id. */
+  accountId: string;
+  /** The record's id on `side`; for a create, `email:<email>` or `phone:<E.164>`. */
+  recordKey: string;
+  /** Per mapped field (by Coopel name), a hash of the value written. */
+  hashes: Record<string, string>;
+  createdAt: number;
+}
+
+/** A field changed on both sides since the last sync, and how the policy settled it. */
+export interface Conflict {
+  entity: Link["entity"];
+  ghlLocationId: string;
+  ghlId: string;
+  coopelAccountId: string;
+  coopelId: string;
+  /** The field, by its Coopel name. */
+  field: string;
+  ghlValue: unknown;
+  coopelValue: unknown;
+  /** Epoch milliseconds of GHL's `dateUpdated`, or null when unknown. */
+  ghlUpdatedAt: number | null;
+  /** Epoch milliseconds of Coopel's update time, or null when unknown. */
+  coopelUpdatedAt: number | null;
+  winner: Side;
+  /** The rule that picked the winner: `last_writer`, `ghl` or `coopel`. */
+  rule: string;
+  detectedAt: number;
+}
+
+/** A stored conflict with its id. */
+export interface ConflictRecord extends Conflict {
+  id: string;
+}
+
+/** The state two-way sync keeps: reverse link lookups, write intents, the conflict log and poll cursors. */
+export interface TwoWayStore {
+  /** The link whose Coopel side is `coopelId`, or null. */
+  getLinkByCoopelId(
+    entity: Link["entity"],
+    coopelAccountId: string,
+    coopelId: string,
+  ): Promise<Link | null>;
+  /** Stores an intent, replacing the one of the same side and record key. */
+  recordWriteIntent(intent: WriteIntent): Promise<void>;
+  /** Returns the intents of `side` and `accountId` for the given record keys. */
+  getWriteIntents(
+    side: Side,
+    accountId: string,
+    recordKeys: string[],
+  ): Promise<WriteIntent[]>;
+  /** Removes the intents of `side` and `accountId` for the given record keys. */
+  clearWriteIntents(
+    side: Side,
+    accountId: string,
+    recordKeys: string[],
+  ): Promise<void>;
+  /**
+   * Stores a conflict. A conflict equal in record, field and both values to
+   * one already stored is kept once; returns whether it was new.
+   */
+  addConflict(conflict: Conflict): Promise<boolean>;
+  /** Conflicts, newest first. */
+  listConflicts(filter: {
+    limit: number;
+    since?: number;
+  }): Promise<ConflictRecord[]>;
+  /** The saved value of a poll cursor, or null. */
+  getCursor(name: string): Promise<string | null>;
+  saveCursor(name: string, value: string): Promise<void>;
 }
 
 /** The logging calls the engine makes; pino loggers satisfy it. */
@@ -427,6 +515,8 @@ export interface CoopelClient {
     body: CoopelRecord,
     context: CallContext,
   ): Promise<CoopelRecord>;
+  /** Reads one contact; null when Coopel reports it missing (404). */
+  getContact(id: string, context: CallContext): Promise<CoopelRecord | null>;
   deleteContact(id: string, context: CallContext): Promise<void>;
   findContacts(
     lookup: CoopelLookup,

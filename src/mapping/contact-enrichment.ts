@@ -201,7 +201,7 @@ export class ContactEnricher {
   }
 }
 
-function findDefinition(
+export function findDefinition(
   definitions: GhlCustomFieldDefinition[],
   selector: string,
 ): GhlCustomFieldDefinition | undefined {

@@ -18,6 +18,15 @@ import {
   type SyncEngineOptions,
 } from "../engine/engine.js";
 import { NoteSync } from "../engine/note-sync.js";
+import { CoopelContactSync } from "../engine/coopel-contact-sync.js";
+import { ContactReconciler } from "../engine/reconcile.js";
+import type { TwoWayOptions } from "../engine/two-way.js";
+import {
+  moneyFieldProblems,
+  ReverseContactMapping,
+} from "../mapping/reverse-mapping.js";
+import { registerCoopelWebhookRoute } from "../server/coopel-webhook-route.js";
+import { CoopelPoller } from "../engine/coopel-poll.js";
 import { TagRules } from "../engine/tag-rules.js";
 import { TaskPoller } from "../engine/task-poll.js";
 import { TaskSync } from "../engine/task-sync.js";
@@ -28,6 +37,7 @@ import type {
   Logger,
   Queue,
   Store,
+  TwoWayStore,
 } from "../engine/ports.js";
 import { Worker } from "../engine/worker.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
@@ -47,6 +57,8 @@ import {
   type LimiterFactory,
 } from "../ratelimit/account-limiter.js";
 import { postgresLimiterFactory } from "../ratelimit/postgres-store.js";
+import { SqliteTwoWayStore } from "../store/sqlite/two-way.js";
+import { PostgresTwoWayStore } from "../store/postgres/two-way.js";
 import type { GhlTokenSource } from "../connectors/ghl/client.js";
 import type { ConnectionStore } from "../engine/ports.js";
 import { registerAdminAuth } from "../security/admin-auth.js";
@@ -77,6 +89,13 @@ export interface Service {
   worker: Worker | null;
   /** Polls tasks for edits that fire no webhook; null when polling is off or no worker runs. */
   taskPoller: TaskPoller | null;
+  /**
+   * Polls Coopel contacts for changes; null unless coopel.polling is set and
+   * contacts sync from Coopel. With `interval_ms` 0 it exists but only polls when called.
+   */
+  coopelPoller: CoopelPoller | null;
+  /** Reverse link lookups, write intents, the conflict log and poll cursors. */
+  twoWay: TwoWayStore;
   metrics: Metrics;
   close(graceMs?: number): Promise<void>;
 }
@@ -112,6 +131,8 @@ export class StartupError extends Error {
 export interface Storage {
   store: Store;
   queue: Queue;
+  /** Reverse link lookups, write intents, the conflict log and poll cursors. */
+  twoWay: TwoWayStore;
   connections: ConnectionStore;
   /** Description of where the data lives, for the start-up log. */
   dataLocation: string;
@@ -148,6 +169,7 @@ export async function openStorage(
     return {
       store: new PostgresStore(pool),
       queue: new PostgresQueue(pool, { url }),
+      twoWay: new PostgresTwoWayStore(pool),
       connections: new PostgresConnectionStore(pool),
       dataLocation: `PostgreSQL ${redactPostgresUrl(url)}`,
       migrated,
@@ -159,6 +181,7 @@ export async function openStorage(
   return {
     store: new SqliteStore(db),
     queue: new SqliteQueue(db),
+    twoWay: new SqliteTwoWayStore(db),
     connections: new SqliteConnectionStore(db),
     dataLocation: `SQLite file ${file}`,
     migrated: [],
@@ -247,7 +270,150 @@ function reportMissingRoutes(config: Config, logger: PinoLogger): void {
     );
 }
 
-/** Wires the contact sync, the enrichment and the tag rules that contact events run through. */
+/** Returns the GHL location that contacts first seen on Coopel are created in, or null when none is configured. */
+export function coopelTargetLocation(config: Config): string | null {
+  return config.coopel.ghl_location_id ?? config.ghl.locations[0]?.id ?? null;
+}
+
+/**
+ * Checks, before the service starts, that a direction that writes GHL can
+ * work: the reverse mapping compiles and there is a GHL location to
+ * create contacts in. Throws StartupError naming the problem.
+ */
+export function checkTwoWayConfig(config: Config): ReverseContactMapping {
+  let reverse: ReverseContactMapping;
+  try {
+    reverse = new ReverseContactMapping(config.mapping);
+  } catch (error) {
+    throw new StartupError(
+      `sync.contacts.direction ${config.sync.contacts.direction}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if (coopelTargetLocation(config) === null)
+    throw new StartupError(
+      `sync.contacts.direction ${config.sync.contacts.direction} creates contacts in GHL, but no location is configured; add one to ghl.locations or set coopel.ghl_location_id`,
+    );
+  return reverse;
+}
+
+/**
+ * Rejects a mapping that writes a GHL money custom field, which GHL's API
+ * cannot write. Reads each active location's custom field definitions; a
+ * location whose definitions cannot be read is logged and left to fail on
+ * its first write.
+ */
+async function checkMoneyFields(
+  config: Config,
+  reverse: ReverseContactMapping,
+  ghl: GhlApi,
+  logger: Logger,
+): Promise<void> {
+  if (reverse.customFieldSelectors().length === 0) return;
+  const problems: string[] = [];
+  for (const location of config.ghl.locations.filter((l) => !l.paused)) {
+    try {
+      const definitions = await ghl.listCustomFields(location.id, {
+        requests: [],
+      });
+      problems.push(...moneyFieldProblems(reverse, definitions, location.id));
+    } catch (error) {
+      logger.warn(
+        { err: error, locationId: location.id },
+        "reading GHL custom fields failed, so money fields of this location were not checked at start",
+      );
+    }
+  }
+  if (problems.length > 0) throw new StartupError(problems.join("; "));
+}
+
+/** State and hooks that two-way sync needs beyond the one-way engine. */
+export interface TwoWayWiring {
+  store: TwoWayStore;
+  onEcho?: TwoWayOptions["onEcho"];
+  onConflict?: TwoWayOptions["onConflict"];
+}
+
+/** The contact handlers of both directions that events run through. */
+export interface ContactSyncs {
+  contactEvents: ContactEventSync;
+  coopelContacts?: CoopelContactSync;
+}
+
+/** Wires the contact sync, the enrichment, the tag rules and, when a direction writes GHL, the Coopel contact handler. */
+export function buildContactSyncs(
+  config: Config,
+  store: Store,
+  coopel: CoopelClient,
+  ghl: GhlApi,
+  logger: Logger,
+  syncs: (locationId: string, entity: Entity) => boolean,
+  twoWay?: TwoWayWiring,
+): ContactSyncs {
+  const mapping = new ContactMapping(config.mapping);
+  const enricher = new ContactEnricher({
+    ghl,
+    mapping,
+    logger,
+    defaultCountry: config.mapping.default_country,
+  });
+  const direction = config.sync.contacts.direction;
+  let reconciler: ContactReconciler | null = null;
+  let coopelContacts: CoopelContactSync | undefined;
+  let twoWayOptions: TwoWayOptions | null = null;
+  if (twoWay && direction !== "ghl_to_coopel") {
+    const reverse = checkTwoWayConfig(config);
+    twoWayOptions = {
+      store: twoWay.store,
+      policy: config.sync.contacts.conflicts,
+      onEcho: twoWay.onEcho,
+      onConflict: twoWay.onConflict,
+    };
+    reconciler = new ContactReconciler({
+      ...twoWayOptions,
+      ghl,
+      coopel,
+      forward: mapping,
+      reverse,
+      enricher,
+      coopelUpdatedAtField: config.coopel.updated_at_field,
+    });
+    coopelContacts = new CoopelContactSync({
+      ...twoWayOptions,
+      links: store,
+      coopel,
+      ghl,
+      reverse,
+      enricher,
+      reconciler,
+      locationId: coopelTargetLocation(config)!,
+      syncTags: config.sync.tags.enabled,
+    });
+  }
+  const contacts = new ContactSync({
+    store,
+    coopel,
+    mapping,
+    deletePolicy: config.sync.contacts.delete,
+    twoWay:
+      reconciler && twoWayOptions && direction === "two_way"
+        ? { reconciler, options: twoWayOptions }
+        : undefined,
+  });
+  const contactEvents = new ContactEventSync({
+    contacts,
+    enricher,
+    rules: new TagRules(config.mapping.tag_rules),
+    store,
+    coopel,
+    ghl,
+    syncTags: (locationId) => syncs(locationId, "tags"),
+    tagsOnCreate: config.mapping.contact.tags_on_create,
+  });
+  return { contactEvents, coopelContacts };
+}
+
+/** Wires the contact sync, the enrichment and the tag rules that GHL contact events run through. */
 export function buildContactEventSync(
   config: Config,
   store: Store,
@@ -256,28 +422,16 @@ export function buildContactEventSync(
   logger: Logger,
   syncs: (locationId: string, entity: Entity) => boolean,
 ): ContactEventSync {
-  const mapping = new ContactMapping(config.mapping);
-  const contacts = new ContactSync({
-    store,
-    coopel,
-    mapping,
-    deletePolicy: config.sync.contacts.delete,
-  });
-  return new ContactEventSync({
-    contacts,
-    enricher: new ContactEnricher({
-      ghl,
-      mapping,
-      logger,
-      defaultCountry: config.mapping.default_country,
-    }),
-    rules: new TagRules(config.mapping.tag_rules),
-    store,
-    coopel,
-    ghl,
-    syncTags: (locationId) => syncs(locationId, "tags"),
-    tagsOnCreate: config.mapping.contact.tags_on_create,
-  });
+  return buildContactSyncs(config, store, coopel, ghl, logger, syncs)
+    .contactEvents;
+}
+
+/** What the engine needs beyond the entity handlers; all optional. */
+export interface EngineExtras {
+  /** The operator's pause of a location, or null; a paused location's events wait. */
+  pausedLocation?: SyncEngineOptions["pausedLocation"];
+  /** Set when a direction writes GHL. */
+  twoWay?: TwoWayWiring;
 }
 
 /** Wires the entity handlers, the GHL API client and the mapping into a sync engine. */
@@ -288,15 +442,16 @@ export function buildEngine(
   ghl: GhlApi,
   logger: Logger,
   syncs: (locationId: string, entity: Entity) => boolean,
-  pausedLocation?: SyncEngineOptions["pausedLocation"],
+  extras: EngineExtras = {},
 ): SyncEngine {
-  const contactEvents = buildContactEventSync(
+  const { contactEvents, coopelContacts } = buildContactSyncs(
     config,
     store,
     coopel,
     ghl,
     logger,
     syncs,
+    extras.twoWay,
   );
   const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
   let engine: SyncEngine | null = null;
@@ -321,7 +476,9 @@ export function buildEngine(
     store,
     ghl,
     syncs,
-    pausedLocation,
+    pausedLocation: extras.pausedLocation,
+    coopelContacts,
+    contactsFromGhl: config.sync.contacts.direction !== "coopel_to_ghl",
   });
   return engine;
 }
@@ -342,7 +499,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     );
 
   registerSecretValues(configSecrets(config));
-  const { store, queue, connections, dataLocation, limiterFactory } =
+  const writesGhl = config.sync.contacts.direction !== "ghl_to_coopel";
+  const reverse = writesGhl ? checkTwoWayConfig(config) : null;
+  const { store, queue, connections, twoWay, dataLocation, limiterFactory } =
     await openStorage(config, baseDir);
   // One limiter for every client of this process, so that they share each budget.
   const rateLimiter = createRateLimiter(config, limiterFactory);
@@ -418,6 +577,20 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     });
 
   const pauses = new LocationPauses(store, queue);
+  const coopelWebhooks = config.coopel.webhooks;
+  if ((options.receiveWebhooks ?? true) && writesGhl && coopelWebhooks)
+    registerCoopelWebhookRoute(server, {
+      queue,
+      store: twoWay,
+      logger,
+      metrics,
+      accountId: config.coopel.account_id,
+      secret: coopelWebhooks.secret,
+      signatureHeader: coopelWebhooks.signature_header,
+      updatedAtField: config.coopel.updated_at_field,
+      maxInboxDepth: config.server.max_inbox_depth,
+    });
+
   const coopelReader = new CoopelRestClient(config.coopel);
   const ghlReader = new GhlRestApi(
     new GhlHttpClient({
@@ -455,6 +628,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   let worker: Worker | null = null;
   let taskPoller: TaskPoller | null = null;
+  let coopelPoller: CoopelPoller | null = null;
   if (options.runWorker ?? config.worker.enabled) {
     // NOTE: GHL reads reuse coopel.timeout_ms; the ghl section has no timeout of its own yet.
     const ghlApi = new GhlRestApi(
@@ -466,15 +640,46 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         rateLimiter,
       }),
     );
-    const engine = buildEngine(
-      config,
-      store,
-      coopel,
-      ghlApi,
-      logger,
-      syncs,
-      (id) => pauses.get(id),
-    );
+    if (reverse) {
+      try {
+        await checkMoneyFields(config, reverse, ghlApi, logger);
+      } catch (error) {
+        ghl.stop();
+        await queue.close();
+        await store.close();
+        throw error;
+      }
+    }
+    const engine = buildEngine(config, store, coopel, ghlApi, logger, syncs, {
+      pausedLocation: (id) => pauses.get(id),
+      twoWay: {
+        store: twoWay,
+        onEcho: (side) => metrics.echoes.inc({ side }),
+        onConflict: (conflict) =>
+          metrics.conflicts.inc({
+            winner: conflict.winner,
+            rule: conflict.rule,
+          }),
+      },
+    });
+    const polling = config.coopel.polling;
+    if (writesGhl && polling) {
+      coopelPoller = new CoopelPoller({
+        queue,
+        store: twoWay,
+        logger,
+        accountId: config.coopel.account_id,
+        list: (query, context) => coopel.listContactsPage(query, context),
+        intervalMs: polling.interval_ms,
+        pageSize: polling.page_size,
+        overlapMs: polling.overlap_ms,
+        updatedSinceParam: polling.updated_since_param,
+        limitParam: polling.limit_param,
+        cursorParam: polling.cursor_param,
+        updatedAtField: config.coopel.updated_at_field,
+      });
+      if (polling.interval_ms > 0) coopelPoller.start();
+    }
     if (config.sync.tasks.enabled) {
       taskPoller = new TaskPoller({
         queue,
@@ -528,6 +733,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   } catch (error) {
     // Nothing may keep running half-started: no worker without its server.
     ghl.stop();
+    await coopelPoller?.stop();
     await server.close().catch(() => {});
     await queue.close();
     await store.close();
@@ -549,6 +755,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     ghlTokens: ghl.tokens,
     worker,
     taskPoller,
+    coopelPoller,
+    twoWay,
     metrics,
     async close(graceMs = 10_000) {
       if (closed) return;
@@ -556,6 +764,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       if (counter) clearInterval(counter);
       ghl.stop();
       await taskPoller?.stop();
+      await coopelPoller?.stop();
       await server.close();
       await worker?.stop(graceMs);
       await queue.close();
@@ -587,6 +796,7 @@ function configSecrets(config: Config): (string | undefined)[] {
     config.ghl.oauth?.client_secret,
     config.coopel.token,
     config.coopel.oauth?.client_secret,
+    config.coopel.webhooks?.secret,
     config.admin.token,
     config.admin.password_hash,
   ];

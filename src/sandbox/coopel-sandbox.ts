@@ -15,6 +15,10 @@ import {
   requireObject,
   validateTags,
 } from "./coopel-validation.js";
+import {
+  CoopelWebhookSender,
+  type CoopelWebhookTarget,
+} from "./coopel-webhooks.js";
 import type { FaultConfig } from "./faults.js";
 import { GhlRateLimiter, type GhlRateLimits } from "./ghl-rate-limit.js";
 import type { RecordedRequest, RequestPattern } from "./request-log.js";
@@ -44,6 +48,8 @@ export interface CoopelSandboxOptions extends SandboxServerOptions {
     /** `expires_in` of issued tokens in seconds; default 3600. */
     tokenTtlSeconds?: number;
   };
+  /** Sends a signed webhook on every contact change, by the API or by a user; off when unset. */
+  webhooks?: CoopelWebhookTarget;
 }
 
 /** A running Coopel sandbox and its in-memory state. */
@@ -73,6 +79,12 @@ export interface CoopelSandbox {
   countTokenRequests(): number;
   /** Expires every token issued at `POST /oauth/token`, so the next call gets 401. */
   expireIssuedTokens(): void;
+  /** Sets or clears where contact change webhooks go. */
+  setWebhookTarget(target: CoopelWebhookTarget | null): void;
+  /** Resolves when every contact change webhook sent so far has been delivered or given up. */
+  flushWebhooks(): Promise<void>;
+  /** Webhook deliveries that got a 2xx response, and those given up. */
+  webhookCounts(): { delivered: number; failed: number };
   close(): Promise<void>;
 }
 
@@ -88,6 +100,9 @@ export async function startCoopelSandbox(
   }
   const { app, requestLog, faults } = createSandboxServer(options);
   const store = new CoopelStore();
+  const webhooks = new CoopelWebhookSender();
+  webhooks.setTarget(options.webhooks ?? null);
+  store.onChange = (type, contact) => webhooks.notify(type, contact);
 
   registerErrorHandlers(app);
   const issued = new Map<string, number>();
@@ -158,7 +173,17 @@ export async function startCoopelSandbox(
     expireIssuedTokens: () => {
       for (const token of issued.keys()) issued.set(token, 0);
     },
-    close: () => app.close(),
+    setWebhookTarget: (target) => webhooks.setTarget(target),
+    flushWebhooks: () => webhooks.flush(),
+    webhookCounts: () => ({
+      delivered: webhooks.delivered,
+      failed: webhooks.failed,
+    }),
+    close: async () => {
+      webhooks.setTarget(null);
+      await webhooks.flush();
+      await app.close();
+    },
   };
 }
 

@@ -46,8 +46,15 @@ export interface CoopelContactFilter {
   updatedSince?: number;
 }
 
+/** A contact change, as the sandbox reports it in webhooks. */
+export type CoopelChangeType =
+  "contact.created" | "contact.updated" | "contact.deleted";
+
 /** In-memory Coopel data: contacts, and tasks, notes and appointments per contact id. */
 export class CoopelStore {
+  /** Called after every contact change, with a copy of the contact as it now is (as it was, for a delete). */
+  onChange: ((type: CoopelChangeType, contact: CoopelContact) => void) | null =
+    null;
   readonly contacts = new Map<string, CoopelContact>();
   readonly tasks = new Map<string, Map<string, CoopelTask>>();
   readonly notes = new Map<string, Map<string, CoopelNote>>();
@@ -88,6 +95,7 @@ export class CoopelStore {
     }
     this.contacts.set(contact.id, contact);
     this.#sequence.set(contact.id, this.#nextSequence++);
+    this.onChange?.("contact.created", structuredClone(contact));
     return contact;
   }
 
@@ -103,6 +111,7 @@ export class CoopelStore {
       }
     }
     touch(contact);
+    this.onChange?.("contact.updated", structuredClone(contact));
     return contact;
   }
 
@@ -113,6 +122,7 @@ export class CoopelStore {
     this.tasks.delete(id);
     this.notes.delete(id);
     this.appointments.delete(id);
+    this.onChange?.("contact.deleted", structuredClone(contact));
     return contact;
   }
 
@@ -147,6 +157,7 @@ export class CoopelStore {
       : [];
     contact.tags = [...new Set([...current, ...tags])];
     touch(contact);
+    this.onChange?.("contact.updated", structuredClone(contact));
     return contact.tags as string[];
   }
 
@@ -159,6 +170,7 @@ export class CoopelStore {
     const removed = new Set(tags);
     contact.tags = current.filter((tag) => !removed.has(tag));
     touch(contact);
+    this.onChange?.("contact.updated", structuredClone(contact));
     return contact.tags as string[];
   }
 }

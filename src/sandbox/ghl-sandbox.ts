@@ -37,6 +37,7 @@ import {
   type WebhookDelivery,
 } from "./webhook-sender.js";
 import { loadSandboxSigningKeys } from "./webhook-signing.js";
+import { buildContactWebhookPayload } from "./ghl-webhook-payload.js";
 
 /** A sub-account of the GHL sandbox with its static access token (like a private integration token). */
 export interface GhlSandboxLocation {
@@ -115,6 +116,15 @@ export interface GhlSandbox {
   ): GhlContact;
   /** Deletes a contact as a person in GHL would and returns it as it was. */
   userDeleteContact(locationId: string, id: string): GhlContact;
+  /**
+   * Sets or clears a loopback URL that gets a signed contact webhook after
+   * every successful contact write through the API (create, update, tags),
+   * carrying the contact as it now is. GHL does not document whether its
+   * own API writes fire webhooks; this lets tests assume they do.
+   */
+  setApiWriteWebhooks(url: string | null): void;
+  /** Resolves when every API write webhook sent so far got a response or failed. */
+  flushApiWriteWebhooks(): Promise<void>;
   /** POSTs a webhook signed with the sandbox keys; adds `webhookId` and `timestamp` when missing. */
   sendWebhook(
     targetUrl: string,
@@ -178,6 +188,37 @@ export async function startGhlSandbox(
     },
   );
   registerErrorHandlers(app);
+  let writeWebhookUrl: string | null = null;
+  let writeWebhooks: Promise<void> = Promise.resolve();
+  app.addHook("onSend", async (request, reply, payload) => {
+    const type = apiWriteWebhookType(request.method, request.routeOptions.url);
+    if (writeWebhookUrl === null || type === null || reply.statusCode >= 300)
+      return payload;
+    const locationId = requestLocations.get(request);
+    let contactId = (request.params as { contactId?: string }).contactId;
+    if (contactId === undefined && typeof payload === "string")
+      contactId = (JSON.parse(payload) as { contact?: { id?: string } }).contact
+        ?.id;
+    const contact =
+      locationId === undefined || contactId === undefined
+        ? undefined
+        : store.contacts.get(locationId)?.get(contactId);
+    if (contact !== undefined) {
+      const body = buildContactWebhookPayload(
+        type === "ContactTagUpdate" ? "ContactUpdate" : type,
+        contact,
+      );
+      body.type = type;
+      const url = writeWebhookUrl;
+      writeWebhooks = writeWebhooks.then(() =>
+        sendWebhook(keys, url, body).then(
+          () => undefined,
+          () => undefined,
+        ),
+      );
+    }
+    return payload;
+  });
   app.addHook("preHandler", async (request, reply) => {
     const route = request.routeOptions.url;
     if (
@@ -286,9 +327,17 @@ export async function startGhlSandbox(
         ),
       ),
     userDeleteContact: (locationId, id) => store.deleteContact(locationId, id),
+    setApiWriteWebhooks: (url) => {
+      writeWebhookUrl = url;
+    },
+    flushApiWriteWebhooks: () => writeWebhooks,
     sendWebhook: (targetUrl, payload, sendOptions) =>
       sendWebhook(keys, targetUrl, payload, sendOptions),
-    close: () => app.close(),
+    close: async () => {
+      writeWebhookUrl = null;
+      await writeWebhooks;
+      await app.close();
+    },
   };
 }
 
@@ -387,4 +436,20 @@ function registerErrorHandlers(app: FastifyInstance): void {
       error: "Not Found",
     }),
   );
+}
+
+/** Returns the webhook type that an API contact write fires in the sandbox, or null for other requests. */
+function apiWriteWebhookType(
+  method: string,
+  route: string | undefined,
+): "ContactCreate" | "ContactUpdate" | "ContactTagUpdate" | null {
+  if (method === "POST" && route === "/contacts/") return "ContactCreate";
+  if (method === "PUT" && route === "/contacts/:contactId")
+    return "ContactUpdate";
+  if (
+    (method === "POST" || method === "DELETE") &&
+    route === "/contacts/:contactId/tags"
+  )
+    return "ContactTagUpdate";
+  return null;
 }

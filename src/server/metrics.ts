@@ -41,6 +41,10 @@ export class Metrics {
   readonly apiDuration: Histogram<"api">;
   readonly writeLatency: Histogram;
   readonly webhookSkew: Histogram;
+  /** Events dropped because they carried what the sync itself wrote, by the side they came from. */
+  readonly echoes: Counter<"side">;
+  /** Fields changed on both sides, by the side that won and the rule that picked it. */
+  readonly conflicts: Counter<"winner" | "rule">;
   private queue: QueueProbe | null = null;
 
   constructor() {
@@ -52,6 +56,18 @@ export class Metrics {
       name: "ghl_coopel_sync_webhooks_total",
       help: "Webhooks received, by event type and result (accepted, duplicate, ignored reason, rejected reason)",
       labelNames: ["type", "result"],
+      registers: [this.registry],
+    });
+    this.echoes = new Counter({
+      name: "ghl_coopel_sync_echoes_total",
+      help: "Events dropped as echoes of the sync's own writes, by the side they came from",
+      labelNames: ["side"],
+      registers: [this.registry],
+    });
+    this.conflicts = new Counter({
+      name: "ghl_coopel_sync_conflicts_total",
+      help: "Fields changed on both sides since the last sync, by winning side and rule",
+      labelNames: ["winner", "rule"],
       registers: [this.registry],
     });
     this.jobs = new Counter({

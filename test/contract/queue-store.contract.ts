@@ -5,12 +5,14 @@ import type {
   Link,
   Queue,
   Store,
+  TwoWayStore,
 } from "../../src/engine/ports.js";
 
 /** A queue and a store on one fresh database, driven by a clock the test sets. */
 export interface Adapters {
   queue: Queue;
   store: Store;
+  twoWay: TwoWayStore;
   close(): Promise<void>;
 }
 
@@ -762,6 +764,104 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
         }
         expect(order).toEqual([1, 3]);
         expect(await queue.depth()).toBe(0);
+      });
+    });
+
+    describe("two-way state", () => {
+      it("round-trips GHL hashes and finds a link by Coopel id", async () => {
+        await queue.enqueue([event("a")]);
+        const [job] = await queue.claim("w1", 10, 30_000);
+        const withHashes = link("g1", { ghlFieldHashes: { email: "h1" } });
+        await queue.complete(job!, completion({ links: [withHashes] }));
+        expect(await store.getLink("contact", "loc-1", "g1")).toEqual(
+          withHashes,
+        );
+        const found = await adapters.twoWay.getLinkByCoopelId(
+          "contact",
+          withHashes.coopelAccountId,
+          withHashes.coopelId!,
+        );
+        expect(found).toEqual(withHashes);
+        expect(
+          await adapters.twoWay.getLinkByCoopelId(
+            "contact",
+            withHashes.coopelAccountId,
+            "missing",
+          ),
+        ).toBeNull();
+      });
+
+      it("replaces, reads and clears write intents per side", async () => {
+        const { twoWay } = adapters;
+        const intent = {
+          side: "ghl" as const,
+          accountId: "loc-1",
+          recordKey: "c1",
+          hashes: { email: "h1" },
+          createdAt: T0,
+        };
+        await twoWay.recordWriteIntent(intent);
+        await twoWay.recordWriteIntent({
+          ...intent,
+          hashes: { email: "h2" },
+          createdAt: T0 + 1,
+        });
+        await twoWay.recordWriteIntent({ ...intent, side: "coopel" });
+        const read = await twoWay.getWriteIntents("ghl", "loc-1", ["c1", "c2"]);
+        expect(read).toEqual([
+          { ...intent, hashes: { email: "h2" }, createdAt: T0 + 1 },
+        ]);
+        await twoWay.clearWriteIntents("ghl", "loc-1", ["c1"]);
+        expect(await twoWay.getWriteIntents("ghl", "loc-1", ["c1"])).toEqual(
+          [],
+        );
+        expect(
+          await twoWay.getWriteIntents("coopel", "loc-1", ["c1"]),
+        ).toHaveLength(1);
+      });
+
+      it("stores each conflict once and lists newest first", async () => {
+        const { twoWay } = adapters;
+        const conflict = {
+          entity: "contact" as const,
+          ghlLocationId: "loc-1",
+          ghlId: "g1",
+          coopelAccountId: "acc",
+          coopelId: "c1",
+          field: "email",
+          ghlValue: "a@example.com",
+          coopelValue: "b@example.com",
+          ghlUpdatedAt: T0,
+          coopelUpdatedAt: T0 + 5,
+          winner: "coopel" as const,
+          rule: "last_writer",
+          detectedAt: T0 + 10,
+        };
+        expect(await twoWay.addConflict(conflict)).toBe(true);
+        expect(await twoWay.addConflict(conflict)).toBe(false);
+        expect(
+          await twoWay.addConflict({
+            ...conflict,
+            field: "phone",
+            ghlValue: null,
+            detectedAt: T0 + 20,
+          }),
+        ).toBe(true);
+        const listed = await twoWay.listConflicts({ limit: 10 });
+        expect(listed.map((c) => c.field)).toEqual(["phone", "email"]);
+        expect(listed[1]).toEqual({ ...conflict, id: listed[1]!.id });
+        expect(listed[0]!.ghlValue).toBeNull();
+        expect(
+          await twoWay.listConflicts({ limit: 10, since: T0 + 15 }),
+        ).toHaveLength(1);
+      });
+
+      it("saves and replaces poll cursors", async () => {
+        const { twoWay } = adapters;
+        expect(await twoWay.getCursor("coopel:contacts")).toBeNull();
+        await twoWay.saveCursor("coopel:contacts", "100");
+        await twoWay.saveCursor("coopel:contacts", "200");
+        expect(await twoWay.getCursor("coopel:contacts")).toBe("200");
       });
     });
 

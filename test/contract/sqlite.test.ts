@@ -8,6 +8,7 @@ import {
 } from "../../src/queue/sqlite-queue.js";
 import { openSqlite } from "../../src/store/sqlite/database.js";
 import { SqliteStore } from "../../src/store/sqlite/store.js";
+import { SqliteTwoWayStore } from "../../src/store/sqlite/two-way.js";
 import { queueStoreContract } from "./queue-store.contract.js";
 
 queueStoreContract("SQLite", (now) => {
@@ -21,6 +22,7 @@ queueStoreContract("SQLite", (now) => {
   return Promise.resolve({
     queue,
     store,
+    twoWay: new SqliteTwoWayStore(db),
     async close() {
       await queue.close();
       await store.close();

@@ -116,6 +116,40 @@ export class CoopelRestClient implements CoopelClient {
       .map((record) => ({ id: this.idOf(record, "list_contacts"), record }));
   }
 
+  /**
+   * Reads one page of the contact list with the given query parameters.
+   * Returns the contacts and the `next_cursor` of the response, or null
+   * when it has none.
+   */
+  async listContactsPage(
+    query: Record<string, string>,
+    context: CallContext,
+  ): Promise<{ contacts: CoopelRecord[]; nextCursor: string | null }> {
+    const response = await this.send(
+      "list_contacts",
+      "GET",
+      {},
+      context,
+      undefined,
+      query,
+    );
+    const body = (response ?? {}) as {
+      contacts?: unknown;
+      next_cursor?: unknown;
+    };
+    const contacts = Array.isArray(body.contacts)
+      ? body.contacts.filter(
+          (item): item is CoopelRecord =>
+            item !== null && typeof item === "object",
+        )
+      : [];
+    const nextCursor =
+      typeof body.next_cursor === "string" && body.next_cursor !== ""
+        ? body.next_cursor
+        : null;
+    return { contacts, nextCursor };
+  }
+
   supports(operation: CoopelOperation): boolean {
     return this.config.routes[operation] !== null;
   }

@@ -14,6 +14,7 @@ interface LinkRow {
   tags: string[] | null;
   rule_tags: string[] | null;
   parent_ghl_id: string | null;
+  ghl_field_hashes: Record<string, string> | null;
 }
 
 function rowToLink(row: LinkRow): Link {
@@ -33,6 +34,7 @@ function rowToLink(row: LinkRow): Link {
   if (row.tags !== null) link.tags = row.tags;
   if (row.rule_tags !== null) link.ruleTags = row.rule_tags;
   if (row.parent_ghl_id !== null) link.parentGhlId = row.parent_ghl_id;
+  if (row.ghl_field_hashes !== null) link.ghlFieldHashes = row.ghl_field_hashes;
   return link;
 }
 
@@ -51,8 +53,8 @@ export async function writeLinks(
     );
   const rows = [...byKey.values()];
   await client.query(
-    `INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at, tags, rule_tags, parent_ghl_id)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::bigint[], $9::bigint[], $10::jsonb[], $11::jsonb[], $12::text[])
+    `INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at, tags, rule_tags, parent_ghl_id, ghl_field_hashes)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::bigint[], $9::bigint[], $10::jsonb[], $11::jsonb[], $12::text[], $13::jsonb[])
      ON CONFLICT (entity, ghl_location_id, ghl_id) DO UPDATE SET
        coopel_account_id = excluded.coopel_account_id,
        coopel_id = excluded.coopel_id,
@@ -62,7 +64,8 @@ export async function writeLinks(
        updated_at = excluded.updated_at,
        tags = excluded.tags,
        rule_tags = excluded.rule_tags,
-       parent_ghl_id = excluded.parent_ghl_id`,
+       parent_ghl_id = excluded.parent_ghl_id,
+       ghl_field_hashes = excluded.ghl_field_hashes`,
     [
       rows.map((l) => l.entity),
       rows.map((l) => l.ghlLocationId),
@@ -78,6 +81,9 @@ export async function writeLinks(
         l.ruleTags && l.ruleTags.length > 0 ? JSON.stringify(l.ruleTags) : null,
       ),
       rows.map((l) => l.parentGhlId ?? null),
+      rows.map((l) =>
+        l.ghlFieldHashes ? JSON.stringify(l.ghlFieldHashes) : null,
+      ),
     ],
   );
 }
@@ -125,4 +131,17 @@ export async function readLinks(
     [entity, ghlLocationId],
   );
   return rows.map(rowToLink);
+}
+
+export async function readLinkByCoopelId(
+  pool: Pool,
+  entity: string,
+  coopelAccountId: string,
+  coopelId: string,
+): Promise<Link | null> {
+  const { rows } = await pool.query<LinkRow>(
+    "SELECT * FROM links WHERE entity = $1 AND coopel_account_id = $2 AND coopel_id = $3 LIMIT 1",
+    [entity, coopelAccountId, coopelId],
+  );
+  return rows[0] ? rowToLink(rows[0]) : null;
 }

@@ -175,6 +175,44 @@ export const POSTGRES_MIGRATIONS: {
     `,
   },
   {
+    version: 5,
+    name: "two-way sync: GHL hashes, write intents, conflicts, cursors",
+    sql: `
+      ALTER TABLE links ADD COLUMN ghl_field_hashes JSONB;
+      CREATE TABLE write_intents (
+        side TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        record_key TEXT NOT NULL,
+        hashes JSONB NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (side, account_id, record_key)
+      );
+      CREATE TABLE conflicts (
+        id BIGSERIAL PRIMARY KEY,
+        entity TEXT NOT NULL,
+        ghl_location_id TEXT NOT NULL,
+        ghl_id TEXT NOT NULL,
+        coopel_account_id TEXT NOT NULL,
+        coopel_id TEXT NOT NULL,
+        field TEXT NOT NULL,
+        ghl_value TEXT NOT NULL,
+        coopel_value TEXT NOT NULL,
+        ghl_updated_at BIGINT,
+        coopel_updated_at BIGINT,
+        winner TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        detected_at BIGINT NOT NULL,
+        UNIQUE (entity, ghl_location_id, ghl_id, field, ghl_value, coopel_value)
+      );
+      CREATE INDEX conflicts_detected ON conflicts (detected_at);
+      CREATE TABLE cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+    `,
+  },
+  {
     version: 7,
     name: "location pauses and contact counts",
     sql: `

@@ -15,6 +15,7 @@ interface LinkRow {
   tags: string | null;
   rule_tags: string | null;
   parent_ghl_id: string | null;
+  ghl_field_hashes: string | null;
 }
 
 export function rowToLink(row: LinkRow): Link {
@@ -35,6 +36,11 @@ export function rowToLink(row: LinkRow): Link {
   if (row.rule_tags !== null)
     link.ruleTags = JSON.parse(row.rule_tags) as string[];
   if (row.parent_ghl_id !== null) link.parentGhlId = row.parent_ghl_id;
+  if (row.ghl_field_hashes !== null)
+    link.ghlFieldHashes = JSON.parse(row.ghl_field_hashes) as Record<
+      string,
+      string
+    >;
   return link;
 }
 
@@ -44,8 +50,8 @@ export function writeLinks(db: Database, links: Link[]): void {
   const statement = prepareCached(
     db,
     `
-    INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at, tags, rule_tags, parent_ghl_id)
-    VALUES (@entity, @ghlLocationId, @ghlId, @coopelAccountId, @coopelId, @fieldHashes, @deletedAt, @sourceUpdatedAt, @updatedAt, @tags, @ruleTags, @parentGhlId)
+    INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at, tags, rule_tags, parent_ghl_id, ghl_field_hashes)
+    VALUES (@entity, @ghlLocationId, @ghlId, @coopelAccountId, @coopelId, @fieldHashes, @deletedAt, @sourceUpdatedAt, @updatedAt, @tags, @ruleTags, @parentGhlId, @ghlFieldHashes)
     ON CONFLICT (entity, ghl_location_id, ghl_id) DO UPDATE SET
       coopel_account_id = excluded.coopel_account_id,
       coopel_id = excluded.coopel_id,
@@ -55,7 +61,8 @@ export function writeLinks(db: Database, links: Link[]): void {
       updated_at = excluded.updated_at,
       tags = excluded.tags,
       rule_tags = excluded.rule_tags,
-      parent_ghl_id = excluded.parent_ghl_id`,
+      parent_ghl_id = excluded.parent_ghl_id,
+      ghl_field_hashes = excluded.ghl_field_hashes`,
   );
   for (const link of links) {
     statement.run({
@@ -74,6 +81,9 @@ export function writeLinks(db: Database, links: Link[]): void {
           ? JSON.stringify(link.ruleTags)
           : null,
       parentGhlId: link.parentGhlId ?? null,
+      ghlFieldHashes: link.ghlFieldHashes
+        ? JSON.stringify(link.ghlFieldHashes)
+        : null,
     });
   }
 }
@@ -123,4 +133,18 @@ export function readLinks(
     )
     .all(entity, ghlLocationId) as LinkRow[];
   return rows.map(rowToLink);
+}
+
+export function readLinkByCoopelId(
+  db: Database,
+  entity: string,
+  coopelAccountId: string,
+  coopelId: string,
+): Link | null {
+  const row = db
+    .prepare(
+      "SELECT * FROM links WHERE entity = ? AND coopel_account_id = ? AND coopel_id = ? LIMIT 1",
+    )
+    .get(entity, coopelAccountId, coopelId) as LinkRow | undefined;
+  return row ? rowToLink(row) : null;
 }

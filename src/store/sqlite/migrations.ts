@@ -117,6 +117,44 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
+    version: 5,
+    name: "two-way sync: GHL hashes, write intents, conflicts, cursors",
+    sql: `
+      ALTER TABLE links ADD COLUMN ghl_field_hashes TEXT;
+      CREATE TABLE write_intents (
+        side TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        record_key TEXT NOT NULL,
+        hashes TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (side, account_id, record_key)
+      ) WITHOUT ROWID;
+      CREATE TABLE conflicts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        entity TEXT NOT NULL,
+        ghl_location_id TEXT NOT NULL,
+        ghl_id TEXT NOT NULL,
+        coopel_account_id TEXT NOT NULL,
+        coopel_id TEXT NOT NULL,
+        field TEXT NOT NULL,
+        ghl_value TEXT NOT NULL,
+        coopel_value TEXT NOT NULL,
+        ghl_updated_at INTEGER,
+        coopel_updated_at INTEGER,
+        winner TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        detected_at INTEGER NOT NULL,
+        UNIQUE (entity, ghl_location_id, ghl_id, field, ghl_value, coopel_value)
+      );
+      CREATE INDEX conflicts_detected ON conflicts (detected_at);
+      CREATE TABLE cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
     version: 7,
     name: "location pauses and contact counts",
     sql: `
