@@ -1,7 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { PassThrough, Writable } from "node:stream";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runInit } from "../src/cli/init.js";
 import { loadConfigFile } from "../src/config/load.js";
 import {
   startCoopelSandbox,
@@ -189,4 +191,42 @@ describe("init", () => {
     expect(url.code).toBe(2);
     expect(url.stderr).toContain('--coopel-url "ftp://coopel" is invalid');
   }, 60_000);
+
+  it("asks for each setting on a terminal", async () => {
+    const dir = path.join(root, "asked");
+    const answers = ["postgres", "", LOCATION, "http://127.0.0.1:9", "4100"];
+    const prompts: string[] = [];
+    const input = Object.assign(new PassThrough(), {
+      isTTY: true,
+    }) as unknown as NodeJS.ReadStream & PassThrough;
+    let printed = "";
+    const out = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        printed += chunk.toString();
+        const prompt = /([^\n]*\]: )$/.exec(printed);
+        if (prompt) {
+          prompts.push(prompt[1]!);
+          printed = "";
+          setImmediate(() => input.write(`${answers.shift() ?? ""}\n`));
+        }
+        callback();
+      },
+    });
+
+    const code = await runInit({ dir, flagsGiven: false }, out, input);
+    expect(code).toBe(0);
+    expect(prompts).toHaveLength(5);
+    expect(prompts[0]).toContain("Mode: embedded");
+    expect(prompts[1]).toContain(
+      "PostgreSQL URL [postgres://postgres@127.0.0.1:5432/ghl_coopel_sync]",
+    );
+    const env = readEnvFile(path.join(dir, ".env.example"));
+    expect(env.GHL_COOPEL_SYNC_DATABASE_URL).toBe(
+      "postgres://postgres@127.0.0.1:5432/ghl_coopel_sync",
+    );
+    const loaded = loadConfigFile(path.join(dir, "sync.config.yaml"), env);
+    expect(loaded.config.ghl.locations.map((l) => l.id)).toEqual([LOCATION]);
+    expect(loaded.config.coopel.base_url).toBe("http://127.0.0.1:9");
+    expect(loaded.config.server.port).toBe(4100);
+  });
 });

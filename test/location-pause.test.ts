@@ -97,4 +97,20 @@ describe("location pause from the dashboard", () => {
     );
     expect(await harness.service.store.listLocationPauses()).toEqual([]);
   });
+
+  it("skips the task poll of a paused location", async () => {
+    harness = await startHarness({ sync: { tasks: { poll_minutes: 0 } } });
+    const poller = harness.service.taskPoller!;
+    const searches = () =>
+      harness.ghl.countRequests("POST", "/locations/:locationId/tasks/search");
+    await postForm(harness, `/ui/connections/${LOCATION_ID}/pause`, {
+      reason: "no reads",
+    });
+    await poller.pollAll();
+    expect(searches()).toBe(0);
+
+    await postForm(harness, `/ui/connections/${LOCATION_ID}/resume`, {});
+    await poller.pollAll();
+    expect(searches()).toBe(1);
+  });
 });

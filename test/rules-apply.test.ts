@@ -169,6 +169,29 @@ describe("rules apply", () => {
     expect(harness.coopel.requests.length).toBe(coopelMark);
   });
 
+  it("leaves out a location paused on the dashboard", async () => {
+    harness = await startHarness({
+      mapping: { tag_rules: [{ tag: "hot-lead", when: "true" }] },
+    });
+    await linkedContact(harness, "10");
+    await harness.service.store.pauseLocation({
+      locationId: LOCATION_ID,
+      reason: "maintenance",
+      pausedBy: "admin session from 127.0.0.1",
+      pausedAt: Date.now(),
+    });
+    const coopelMark = harness.coopel.requests.length;
+    const ghlMark = harness.ghl.requests.length;
+    const result = await rulesApply(harness);
+    expect(result.code).toBe(0);
+    expect(result.report).toMatchObject({
+      checked: 0,
+      pausedLocations: [LOCATION_ID],
+    });
+    expect(harness.coopel.requests.length).toBe(coopelMark);
+    expect(harness.ghl.requests.length).toBe(ghlMark);
+  });
+
   it("stops with exit code 2 when no rules are configured", async () => {
     harness = await startHarness();
     const file = path.join(harness.dir, "rules.config.yaml");

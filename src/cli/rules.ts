@@ -189,6 +189,10 @@ function formatReport(report: RulesApplyReport, locations: number): string {
     `${report.dryRun ? "dry run: " : ""}${report.checked} contacts checked in ${locations} location(s); ${report.changes.length} changed, tags ${verb} ${added}, ${removeVerb} ${removed}; ${report.missingInGhl.length} no longer in GHL; ${report.failed.length} failed`,
     `requests: ${requests === "" ? "none" : requests}`,
   );
+  if (report.pausedLocations.length > 0)
+    lines.push(
+      `left out, paused on the dashboard: ${report.pausedLocations.join(", ")}`,
+    );
   if (report.stoppedEarly !== null)
     lines.push(`stopped early: ${report.stoppedEarly}`);
   return `${lines.join("\n")}\n`;

@@ -117,10 +117,6 @@ const ASSETS: Record<string, { file: string; type: string }> = {
     file: new URL("overview-chart.js", WEB_DIR).pathname,
     type: "text/javascript; charset=utf-8",
   },
-  "contacts-chart.js": {
-    file: new URL("contacts-chart.js", WEB_DIR).pathname,
-    type: "text/javascript; charset=utf-8",
-  },
 };
 
 const STATES: JobState[] = ["pending", "running", "done", "dead"];
@@ -363,7 +359,7 @@ function protectedRoutes(
         </p>
       </section>`;
     return send(reply, request, "overview", "Overview", body, {
-      scripts: ["uPlot.iife.min.js", "overview-chart.js", "contacts-chart.js"],
+      scripts: ["uPlot.iife.min.js", "overview-chart.js"],
       styles: ["uPlot.min.css"],
     });
   });

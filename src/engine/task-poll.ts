@@ -5,8 +5,8 @@ export interface TaskPollerOptions {
   queue: Queue;
   ghl: GhlApi;
   logger: Logger;
-  /** Locations whose tasks are polled. */
-  locationIds: () => string[];
+  /** Locations whose tasks are polled, read before each round. */
+  locationIds: () => string[] | Promise<string[]>;
   intervalMs: number;
   /** Tasks per search page; default 100. */
   pageSize?: number;
@@ -48,8 +48,19 @@ export class TaskPoller {
     await this.running;
   }
 
-  private async pollAll(): Promise<void> {
-    for (const locationId of this.options.locationIds()) {
+  /** Polls every location of `locationIds` once; a failed location is logged and the rest still run. */
+  async pollAll(): Promise<void> {
+    let locationIds: string[];
+    try {
+      locationIds = await this.options.locationIds();
+    } catch (error) {
+      this.options.logger.warn(
+        { err: error },
+        "task poll skipped: the locations to poll could not be read",
+      );
+      return;
+    }
+    for (const locationId of locationIds) {
       try {
         await this.pollOnce(locationId);
       } catch (error) {

@@ -26,6 +26,8 @@ export interface RulesApplyReport {
   changes: RuleTagChange[];
   /** Linked contacts that GHL no longer has; their tags are left alone. */
   missingInGhl: string[];
+  /** Locations left out because an operator paused them on the dashboard. */
+  pausedLocations: string[];
   /** Contacts whose read or write failed, with the error. */
   failed: { locationId: string; ghlId: string; error: string }[];
   warnings: string[];
@@ -53,6 +55,8 @@ export interface RulesApplyOptions {
  * would, and stores the rule tags the sync owns afterwards. Contacts run one
  * after the other, so the GHL budget decides the pace. A failed contact is
  * reported and the run goes on; a spent daily budget stops the run.
+ * Locations paused on the dashboard are left out, since their events wait
+ * too.
  *
  * NOTE: a contact event that the worker finishes while this runs may store
  * rule tags from before this run's change; the next event or run sets them
@@ -62,16 +66,22 @@ export async function applyTagRules(
   options: RulesApplyOptions,
 ): Promise<RulesApplyReport> {
   const now = options.now ?? Date.now;
+  const paused = new Set(
+    (await options.store.listLocationPauses()).map((p) => p.locationId),
+  );
   const links: Link[] = [];
-  for (const locationId of options.locationIds)
+  for (const locationId of options.locationIds) {
+    if (paused.has(locationId)) continue;
     for (const link of await options.store.listLinks("contact", locationId))
       if (link.coopelId !== null && link.deletedAt === null) links.push(link);
+  }
 
   const report: RulesApplyReport = {
     dryRun: options.dryRun,
     checked: 0,
     changes: [],
     missingInGhl: [],
+    pausedLocations: options.locationIds.filter((id) => paused.has(id)),
     failed: [],
     warnings: [],
     requests: {},

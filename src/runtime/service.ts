@@ -685,10 +685,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         queue,
         ghl: ghlApi,
         logger,
-        locationIds: () =>
-          config.ghl.locations
-            .filter((l) => !l.paused && syncs(l.id, "tasks"))
-            .map((l) => l.id),
+        // A location paused from the dashboard is not polled either, so it gets no GHL reads.
+        locationIds: async () => {
+          const ids: string[] = [];
+          for (const l of config.ghl.locations)
+            if (!l.paused && syncs(l.id, "tasks") && !(await pauses.get(l.id)))
+              ids.push(l.id);
+          return ids;
+        },
         intervalMs: Math.max(1, config.sync.tasks.poll_minutes) * 60_000,
       });
       if (config.sync.tasks.poll_minutes > 0) taskPoller.start();
