@@ -44,6 +44,9 @@ describe("two-way flood", () => {
         sync: { contacts: { direction: "two_way" } },
         mapping: { default_country: "US" },
         coopel: { webhooks: { secret: SECRET } },
+        // The flood is about echoes, not budgets: at GHL's real 100 per 10 s
+        // its GHL reads and writes alone would take minutes.
+        ghl: { rate_limit: { requests: 5000, per_ms: 1000 } },
         worker: { concurrency: 8, max_attempts: 8 },
       });
       harness = h;

@@ -248,7 +248,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option("--limit <count>", "print at most this many conflicts", "100")
     .addHelpText(
       "after",
-      "\nExamples:\n  ghl-coopel-sync conflicts --config sync.config.yaml\n  ghl-coopel-sync conflicts --json --since 2026-01-31T00:00:00Z --limit 20",
+      "\nExamples:\n  ghl-coopel-sync conflicts --config sync.config.yaml\n  ghl-coopel-sync conflicts --json --since 2026-01-31T00:00:00Z --limit 20\n\nExit codes: 0 listed, 2 invalid configuration or flag.",
     )
     .action(
       async (options: {
