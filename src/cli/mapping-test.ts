@@ -89,6 +89,12 @@ export class PlanningCoopel implements CoopelClient {
   findContacts() {
     return Promise.resolve([]);
   }
+  getContact() {
+    return Promise.resolve(null);
+  }
+  listContacts() {
+    return Promise.resolve({ contacts: [], nextCursor: null });
+  }
   addTags(contactId: string, tags: string[]) {
     this.tagsAdded.push(...tags);
     this.record("add_tags", "POST", { contactId }, { tags });
@@ -151,6 +157,9 @@ export class OfflineGhl implements GhlApi {
   }
   searchTasks() {
     return Promise.resolve([]);
+  }
+  searchContacts() {
+    return Promise.resolve({ contacts: [], total: 0 });
   }
   listCustomFields() {
     return Promise.resolve(this.customFields);

@@ -368,6 +368,22 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** First sync (`backfill`) and `reconcile`. */
+    backfill: z
+      .object({
+        /** Share of the location's daily GHL budget (ghl.rate_limit.daily) one backfill run may use. */
+        budget_share: z.number().gt(0).max(1).default(0.5),
+        /** GHL contacts per search page, 1 to 500. */
+        page_size: z.number().int().min(1).max(500).default(500),
+        /** Coopel contacts per list page. */
+        coopel_page_size: z.number().int().min(1).max(1000).default(500),
+        /** Coopel writes in flight at once. */
+        concurrency: z.number().int().min(1).max(64).default(8),
+      })
+      .strict()
+      .prefault({}),
+    /** Compute and log every write as a plan and send none; the worker leaves its jobs pending. */
+    dry_run: z.boolean().default(false),
     sandbox: z
       .object({
         enabled: z.boolean().default(false),

@@ -43,13 +43,15 @@ import { openSqlite, sqliteFileFromUrl } from "../store/sqlite/database.js";
 import { SqliteStore } from "../store/sqlite/store.js";
 import { AccountRateLimiter } from "../ratelimit/account-limiter.js";
 import type { GhlTokenSource } from "../connectors/ghl/client.js";
-import type { ConnectionStore } from "../engine/ports.js";
+import type { ConnectionStore, SyncState } from "../engine/ports.js";
 import { registerAdminAuth } from "../security/admin-auth.js";
 import {
   registerConnectionRoutes,
   registerOAuthRoutes,
 } from "../server/oauth-routes.js";
 import { SqliteConnectionStore } from "../store/sqlite/connections.js";
+import { SqliteSyncState } from "../store/sqlite/sync-state.js";
+import { PostgresSyncState } from "../store/postgres/sync-state.js";
 import { openGhlAccess, type GhlAccess } from "./ghl-access.js";
 import { loadWebhookKeys } from "./keys.js";
 import type { WebhookKeys } from "../connectors/ghl/webhook-signature.js";
@@ -106,6 +108,8 @@ export interface Storage {
   store: Store;
   queue: Queue;
   connections: ConnectionStore;
+  /** Cursors, the review list and direct link writes of backfill and reconcile. */
+  syncState: SyncState;
   /** Description of where the data lives, for the start-up log. */
   dataLocation: string;
   /** Schema versions this start applied; empty when the schema was current. */
@@ -140,6 +144,7 @@ export async function openStorage(
       store: new PostgresStore(pool),
       queue: new PostgresQueue(pool, { url }),
       connections: new PostgresConnectionStore(pool),
+      syncState: new PostgresSyncState(pool),
       dataLocation: `PostgreSQL ${redactPostgresUrl(url)}`,
       migrated,
     };
@@ -150,6 +155,7 @@ export async function openStorage(
     store: new SqliteStore(db),
     queue: new SqliteQueue(db),
     connections: new SqliteConnectionStore(db),
+    syncState: new SqliteSyncState(db),
     dataLocation: `SQLite file ${file}`,
     migrated: [],
   };
@@ -161,7 +167,7 @@ export async function openStorage(
  * `coopel.rate_limit` is null, because the Coopel client is the only one
  * that takes a limiter here.
  */
-function createRateLimiter(config: Config): AccountRateLimiter | null {
+export function createRateLimiter(config: Config): AccountRateLimiter | null {
   const coopel = config.coopel.rate_limit;
   if (coopel === null) return null;
   const ghl = config.ghl.rate_limit;

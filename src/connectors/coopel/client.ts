@@ -116,6 +116,38 @@ export class CoopelRestClient implements CoopelClient {
       .map((record) => ({ id: this.idOf(record, "list_contacts"), record }));
   }
 
+  async listContacts(
+    page: { cursor: string | null; limit: number },
+    context: CallContext,
+  ): Promise<{
+    contacts: { id: string; record: CoopelRecord }[];
+    nextCursor: string | null;
+  }> {
+    const query: Record<string, string | undefined> = {
+      limit: String(page.limit),
+      cursor: page.cursor ?? undefined,
+    };
+    const response = (await this.send(
+      "list_contacts",
+      "GET",
+      {},
+      context,
+      undefined,
+      query,
+    )) as { contacts?: unknown; next_cursor?: unknown } | null;
+    const list = Array.isArray(response?.contacts) ? response.contacts : [];
+    const next = response?.next_cursor;
+    return {
+      contacts: list
+        .filter(
+          (item): item is CoopelRecord =>
+            item !== null && typeof item === "object",
+        )
+        .map((record) => ({ id: this.idOf(record, "list_contacts"), record })),
+      nextCursor: typeof next === "string" && next !== "" ? next : null,
+    };
+  }
+
   supports(operation: CoopelOperation): boolean {
     return this.config.routes[operation] !== null;
   }

@@ -4,6 +4,7 @@ import type {
   GhlApi,
   GhlCustomFieldDefinition,
   GhlRecord,
+  GhlSearchBody,
 } from "../../engine/ports.js";
 import { messageOf, type GhlHttpClient } from "./client.js";
 
@@ -72,6 +73,24 @@ export class GhlRestApi implements GhlApi {
       { body, context },
     );
     return recordsIn(response, "tasks");
+  }
+
+  async searchContacts(
+    locationId: string,
+    body: GhlSearchBody,
+    context: CallContext,
+  ): Promise<{ contacts: GhlRecord[]; total: number | null }> {
+    const response = await this.http.request(
+      locationId,
+      "POST",
+      "/contacts/search",
+      { body: { locationId, ...body }, context },
+    );
+    const total = (response as { total?: unknown } | null)?.total;
+    return {
+      contacts: recordsIn(response, "contacts"),
+      total: typeof total === "number" ? total : null,
+    };
   }
 
   async listCustomFields(
