@@ -653,12 +653,12 @@ export interface SyncState {
     links: Link[],
     cursor?: { name: string; value: string | null },
   ): Promise<void>;
-  /** Deletes the link of one GHL record; returns false when there was none. */
-  deleteLink(
-    entity: Link["entity"],
-    ghlLocationId: string,
-    ghlId: string,
-  ): Promise<boolean>;
+  /**
+   * Replaces the link of `fromGhlId` with `link` (which names another GHL
+   * record) in one transaction, so that the Coopel record is never linked
+   * twice. Used when GHL merged a contact into another.
+   */
+  moveLink(fromGhlId: string, link: Link): Promise<void>;
   /** The links of these GHL ids that exist. */
   getLinks(
     entity: Link["entity"],

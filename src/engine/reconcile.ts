@@ -496,17 +496,14 @@ export class Reconcile {
     if (survivor !== null) {
       const survivorId = String(survivor.id);
       const mapped = await this.mapRecord(survivor);
-      await options.state.saveLinks([
-        {
-          ...link,
-          ghlId: survivorId,
-          fieldHashes: {},
-          sourceUpdatedAt: updatedAtOf(survivor),
-          tags: mapped.tags,
-          updatedAt: this.now(),
-        },
-      ]);
-      await options.state.deleteLink("contact", options.locationId, link.ghlId);
+      await options.state.moveLink(link.ghlId, {
+        ...link,
+        ghlId: survivorId,
+        fieldHashes: {},
+        sourceUpdatedAt: updatedAtOf(survivor),
+        tags: mapped.tags,
+        updatedAt: this.now(),
+      });
       this.report(finding, "link_moved");
       // The survivor's own fields may differ from the record it replaced.
       const moved = await options.state.getLinks(

@@ -80,16 +80,14 @@ export class PostgresSyncState implements SyncState {
     });
   }
 
-  async deleteLink(
-    entity: Link["entity"],
-    ghlLocationId: string,
-    ghlId: string,
-  ): Promise<boolean> {
-    const result = await this.pool.query(
-      "DELETE FROM links WHERE entity = $1 AND ghl_location_id = $2 AND ghl_id = $3",
-      [entity, ghlLocationId, ghlId],
-    );
-    return (result.rowCount ?? 0) > 0;
+  async moveLink(fromGhlId: string, link: Link): Promise<void> {
+    await inTransaction(this.pool, async (client) => {
+      await client.query(
+        "DELETE FROM links WHERE entity = $1 AND ghl_location_id = $2 AND ghl_id = $3",
+        [link.entity, link.ghlLocationId, fromGhlId],
+      );
+      await writeLinks(client, [link]);
+    });
   }
 
   async getLinks(

@@ -39,6 +39,21 @@ function placeholders(count: number): string {
   return Array.from({ length: count }, () => "?").join(", ");
 }
 
+/**
+ * Runs synchronous better-sqlite3 work and returns its result as a promise,
+ * so that a failed statement rejects like the PostgreSQL adapter does
+ * instead of throwing before the caller awaits.
+ */
+function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(
+      error instanceof Error ? error : new Error(String(error)),
+    );
+  }
+}
+
 /** SQLite limits bound parameters per statement, so long id lists go in chunks. */
 const CHUNK = 500;
 
@@ -57,15 +72,19 @@ export class SqliteSyncState implements SyncState {
   ) {}
 
   getCursor(name: string): Promise<string | null> {
-    const row = this.db
-      .prepare("SELECT value FROM sync_cursors WHERE name = ?")
-      .get(name) as { value: string } | undefined;
-    return Promise.resolve(row?.value ?? null);
+    return settle(() => {
+      const row = this.db
+        .prepare("SELECT value FROM sync_cursors WHERE name = ?")
+        .get(name) as { value: string } | undefined;
+      return row?.value ?? null;
+    });
   }
 
   saveCursor(name: string, value: string | null): Promise<void> {
-    this.writeCursor(name, value);
-    return Promise.resolve();
+    return settle(() => {
+      this.writeCursor(name, value);
+      return;
+    });
   }
 
   private writeCursor(name: string, value: string | null): void {
@@ -85,26 +104,31 @@ export class SqliteSyncState implements SyncState {
     links: Link[],
     cursor?: { name: string; value: string | null },
   ): Promise<void> {
-    this.db
-      .transaction(() => {
-        writeLinks(this.db, links);
-        if (cursor) this.writeCursor(cursor.name, cursor.value);
-      })
-      .immediate();
-    return Promise.resolve();
+    return settle(() => {
+      this.db
+        .transaction(() => {
+          writeLinks(this.db, links);
+          if (cursor) this.writeCursor(cursor.name, cursor.value);
+        })
+        .immediate();
+      return;
+    });
   }
 
-  deleteLink(
-    entity: Link["entity"],
-    ghlLocationId: string,
-    ghlId: string,
-  ): Promise<boolean> {
-    const result = this.db
-      .prepare(
-        "DELETE FROM links WHERE entity = ? AND ghl_location_id = ? AND ghl_id = ?",
-      )
-      .run(entity, ghlLocationId, ghlId);
-    return Promise.resolve(result.changes > 0);
+  moveLink(fromGhlId: string, link: Link): Promise<void> {
+    return settle(() => {
+      this.db
+        .transaction(() => {
+          this.db
+            .prepare(
+              "DELETE FROM links WHERE entity = ? AND ghl_location_id = ? AND ghl_id = ?",
+            )
+            .run(link.entity, link.ghlLocationId, fromGhlId);
+          writeLinks(this.db, [link]);
+        })
+        .immediate();
+      return;
+    });
   }
 
   getLinks(
@@ -112,16 +136,18 @@ export class SqliteSyncState implements SyncState {
     ghlLocationId: string,
     ghlIds: string[],
   ): Promise<Link[]> {
-    const links = chunks(ghlIds).flatMap((chunk) =>
-      (
-        this.db
-          .prepare(
-            `SELECT * FROM links WHERE entity = ? AND ghl_location_id = ? AND ghl_id IN (${placeholders(chunk.length)})`,
-          )
-          .all(entity, ghlLocationId, ...chunk) as LinkRow[]
-      ).map(rowToLink),
-    );
-    return Promise.resolve(links);
+    return settle(() => {
+      const links = chunks(ghlIds).flatMap((chunk) =>
+        (
+          this.db
+            .prepare(
+              `SELECT * FROM links WHERE entity = ? AND ghl_location_id = ? AND ghl_id IN (${placeholders(chunk.length)})`,
+            )
+            .all(entity, ghlLocationId, ...chunk) as LinkRow[]
+        ).map(rowToLink),
+      );
+      return links;
+    });
   }
 
   getLinksByCoopelIds(
@@ -129,16 +155,18 @@ export class SqliteSyncState implements SyncState {
     coopelAccountId: string,
     coopelIds: string[],
   ): Promise<Link[]> {
-    const links = chunks(coopelIds).flatMap((chunk) =>
-      (
-        this.db
-          .prepare(
-            `SELECT * FROM links WHERE entity = ? AND coopel_account_id = ? AND coopel_id IN (${placeholders(chunk.length)})`,
-          )
-          .all(entity, coopelAccountId, ...chunk) as LinkRow[]
-      ).map(rowToLink),
-    );
-    return Promise.resolve(links);
+    return settle(() => {
+      const links = chunks(coopelIds).flatMap((chunk) =>
+        (
+          this.db
+            .prepare(
+              `SELECT * FROM links WHERE entity = ? AND coopel_account_id = ? AND coopel_id IN (${placeholders(chunk.length)})`,
+            )
+            .all(entity, coopelAccountId, ...chunk) as LinkRow[]
+        ).map(rowToLink),
+      );
+      return links;
+    });
   }
 
   listLinksAfter(
@@ -147,58 +175,68 @@ export class SqliteSyncState implements SyncState {
     afterGhlId: string | null,
     limit: number,
   ): Promise<Link[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM links WHERE entity = ? AND ghl_location_id = ? AND ghl_id > ?
-         ORDER BY ghl_id LIMIT ?`,
-      )
-      .all(entity, ghlLocationId, afterGhlId ?? "", limit) as LinkRow[];
-    return Promise.resolve(rows.map(rowToLink));
+    return settle(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT * FROM links WHERE entity = ? AND ghl_location_id = ? AND ghl_id > ?
+           ORDER BY ghl_id LIMIT ?`,
+        )
+        .all(entity, ghlLocationId, afterGhlId ?? "", limit) as LinkRow[];
+      return rows.map(rowToLink);
+    });
   }
 
   addReviewItems(items: NewReviewItem[]): Promise<string[]> {
-    const remove = this.db.prepare(
-      "DELETE FROM review_items WHERE ghl_location_id = ? AND ghl_id = ? AND status = 'open'",
-    );
-    const insert = this.db.prepare(
-      `INSERT INTO review_items (ghl_location_id, ghl_id, ghl, reason, candidates, created_at)
-       VALUES (?, ?, ?, ?, ?, ?)`,
-    );
-    const ids = this.db
-      .transaction(() =>
-        items.map((item) => {
-          remove.run(item.ghlLocationId, item.ghl.id);
-          const result = insert.run(
-            item.ghlLocationId,
-            item.ghl.id,
-            JSON.stringify(item.ghl),
-            item.reason,
-            JSON.stringify(item.candidates),
-            this.now(),
-          );
-          return String(result.lastInsertRowid);
-        }),
-      )
-      .immediate();
-    return Promise.resolve(ids);
+    return settle(() => {
+      const remove = this.db.prepare(
+        "DELETE FROM review_items WHERE ghl_location_id = ? AND ghl_id = ? AND status = 'open'",
+      );
+      const insert = this.db.prepare(
+        `INSERT INTO review_items (ghl_location_id, ghl_id, ghl, reason, candidates, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      );
+      const ids = this.db
+        .transaction(() =>
+          items.map((item) => {
+            remove.run(item.ghlLocationId, item.ghl.id);
+            const result = insert.run(
+              item.ghlLocationId,
+              item.ghl.id,
+              JSON.stringify(item.ghl),
+              item.reason,
+              JSON.stringify(item.candidates),
+              this.now(),
+            );
+            return String(result.lastInsertRowid);
+          }),
+        )
+        .immediate();
+      return ids;
+    });
   }
 
   listReviewItems(status?: ReviewItem["status"]): Promise<ReviewItem[]> {
-    const rows = (
-      status === undefined
-        ? this.db.prepare("SELECT * FROM review_items ORDER BY id").all()
-        : this.db
-            .prepare("SELECT * FROM review_items WHERE status = ? ORDER BY id")
-            .all(status)
-    ) as ReviewRow[];
-    return Promise.resolve(rows.map(rowToReview));
+    return settle(() => {
+      const rows = (
+        status === undefined
+          ? this.db.prepare("SELECT * FROM review_items ORDER BY id").all()
+          : this.db
+              .prepare(
+                "SELECT * FROM review_items WHERE status = ? ORDER BY id",
+              )
+              .all(status)
+      ) as ReviewRow[];
+      return rows.map(rowToReview);
+    });
   }
 
   getReviewItem(id: string): Promise<ReviewItem | null> {
-    const row = this.db
-      .prepare("SELECT * FROM review_items WHERE id = ?")
-      .get(Number(id)) as ReviewRow | undefined;
-    return Promise.resolve(row ? rowToReview(row) : null);
+    return settle(() => {
+      const row = this.db
+        .prepare("SELECT * FROM review_items WHERE id = ?")
+        .get(Number(id)) as ReviewRow | undefined;
+      return row ? rowToReview(row) : null;
+    });
   }
 
   resolveReviewItem(
@@ -206,25 +244,29 @@ export class SqliteSyncState implements SyncState {
     status: "accepted" | "rejected",
     coopelId: string | null,
   ): Promise<boolean> {
-    const result = this.db
-      .prepare(
-        `UPDATE review_items SET status = ?, resolved_coopel_id = ?, resolved_at = ?
-         WHERE id = ? AND status = 'open'`,
-      )
-      .run(status, coopelId, this.now(), Number(id));
-    return Promise.resolve(result.changes > 0);
+    return settle(() => {
+      const result = this.db
+        .prepare(
+          `UPDATE review_items SET status = ?, resolved_coopel_id = ?, resolved_at = ?
+           WHERE id = ? AND status = 'open'`,
+        )
+        .run(status, coopelId, this.now(), Number(id));
+      return result.changes > 0;
+    });
   }
 
   markSeen(runId: string, ghlIds: string[]): Promise<void> {
-    const insert = this.db.prepare(
-      "INSERT OR IGNORE INTO reconcile_seen (run_id, ghl_id) VALUES (?, ?)",
-    );
-    this.db
-      .transaction(() => {
-        for (const id of ghlIds) insert.run(runId, id);
-      })
-      .immediate();
-    return Promise.resolve();
+    return settle(() => {
+      const insert = this.db.prepare(
+        "INSERT OR IGNORE INTO reconcile_seen (run_id, ghl_id) VALUES (?, ?)",
+      );
+      this.db
+        .transaction(() => {
+          for (const id of ghlIds) insert.run(runId, id);
+        })
+        .immediate();
+      return;
+    });
   }
 
   listUnseenLinks(
@@ -233,20 +275,24 @@ export class SqliteSyncState implements SyncState {
     afterGhlId: string | null,
     limit: number,
   ): Promise<Link[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT l.* FROM links l
-         WHERE l.entity = 'contact' AND l.ghl_location_id = ? AND l.ghl_id > ?
-           AND l.deleted_at IS NULL AND l.coopel_id IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM reconcile_seen s WHERE s.run_id = ? AND s.ghl_id = l.ghl_id)
-         ORDER BY l.ghl_id LIMIT ?`,
-      )
-      .all(ghlLocationId, afterGhlId ?? "", runId, limit) as LinkRow[];
-    return Promise.resolve(rows.map(rowToLink));
+    return settle(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT l.* FROM links l
+           WHERE l.entity = 'contact' AND l.ghl_location_id = ? AND l.ghl_id > ?
+             AND l.deleted_at IS NULL AND l.coopel_id IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM reconcile_seen s WHERE s.run_id = ? AND s.ghl_id = l.ghl_id)
+           ORDER BY l.ghl_id LIMIT ?`,
+        )
+        .all(ghlLocationId, afterGhlId ?? "", runId, limit) as LinkRow[];
+      return rows.map(rowToLink);
+    });
   }
 
   clearSeen(runId: string): Promise<void> {
-    this.db.prepare("DELETE FROM reconcile_seen WHERE run_id = ?").run(runId);
-    return Promise.resolve();
+    return settle(() => {
+      this.db.prepare("DELETE FROM reconcile_seen WHERE run_id = ?").run(runId);
+      return;
+    });
   }
 }
