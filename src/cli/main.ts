@@ -227,15 +227,18 @@ function buildProgram(setCode: (code: number) => void): Command {
   const review = program
     .command("review")
     .description(
-      "List the matches the first sync did not link on its own (several candidates, a shared email or phone, a name and phone that differ).",
+      "List and decide the matches the first sync did not link on its own (several candidates, a shared email or phone, a name and phone that differ).",
     )
-    .option("-c, --config <file>", "configuration file", "sync.config.yaml")
-    .option("--json", "print the items as JSON")
-    .option("--all", "also list accepted and rejected items")
     .addHelpText(
       "after",
       "\nExamples:\n  ghl-coopel-sync review\n  ghl-coopel-sync review accept 3\n  ghl-coopel-sync review accept 4 --coopel 6f1c...\n  ghl-coopel-sync review reject 5\n\nExit codes: 0 done, 1 a contact no longer exists, 2 invalid configuration, item or flag.",
-    )
+    );
+  review
+    .command("list", { isDefault: true })
+    .description("List the open review items (the default of `review`).")
+    .option("-c, --config <file>", "configuration file", "sync.config.yaml")
+    .option("--json", "print the items as JSON")
+    .option("--all", "also list accepted and rejected items")
     .action(
       async (options: { config: string; json?: boolean; all?: boolean }) => {
         const loaded = loadConfigFile(options.config);
