@@ -73,19 +73,23 @@ describe("operations catalog", () => {
     const inputs = await readCatalogInputs(root);
     const before = buildCatalog(inputs);
     expect(
-      find(before.entries, "ghl", "POST", "/contacts/{contactId}/tags")?.use,
+      find(before.entries, "ghl", "POST", "/contacts/{contactId}/followers")
+        ?.use,
     ).toBe("unused");
     const after = buildCatalog({
       ...inputs,
       ghlSources: {
         ...inputs.ghlSources,
-        "src/connectors/ghl/tags.ts": `await this.http.request(locationId, "POST", \`/contacts/\${encodeURIComponent(id)}/tags\`, { body, context });`,
+        "src/connectors/ghl/followers.ts": `await this.http.request(locationId, "POST", \`/contacts/\${encodeURIComponent(id)}/followers\`, { body, context });`,
       },
       coopelRoutes: { ...inputs.coopelRoutes, list_contacts: null },
     });
     expect(
-      find(after.entries, "ghl", "POST", "/contacts/{contactId}/tags"),
-    ).toMatchObject({ use: "synced", usedBy: ["src/connectors/ghl/tags.ts"] });
+      find(after.entries, "ghl", "POST", "/contacts/{contactId}/followers"),
+    ).toMatchObject({
+      use: "synced",
+      usedBy: ["src/connectors/ghl/followers.ts"],
+    });
     expect(find(after.entries, "coopel", "GET", "/contacts/")?.use).toBe(
       "unused",
     );

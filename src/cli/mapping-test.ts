@@ -8,6 +8,7 @@ import type {
   CoopelRecord,
   EventStats,
   GhlApi,
+  GhlCreateResult,
   GhlRecord,
   Link,
   Logger,
@@ -170,6 +171,26 @@ export class OfflineGhl implements GhlApi {
   listAppointments() {
     return Promise.resolve([]);
   }
+  // The mapping test plans GHL to Coopel writes only, so nothing here writes to GHL.
+  createContact(): Promise<GhlCreateResult> {
+    return Promise.reject(offlineWrite());
+  }
+  updateContact(): Promise<GhlRecord> {
+    return Promise.reject(offlineWrite());
+  }
+  addTags(): Promise<string[] | null> {
+    return Promise.reject(offlineWrite());
+  }
+  removeTags(): Promise<string[] | null> {
+    return Promise.reject(offlineWrite());
+  }
+  findDuplicate() {
+    return Promise.resolve(null);
+  }
+}
+
+function offlineWrite(): Error {
+  return new Error("the mapping test does not write to GHL");
 }
 
 /** An empty in-memory store: the plan is the one for a record seen for the first time. */

@@ -489,6 +489,73 @@ export interface GhlApi {
     contactId: string,
     context: CallContext,
   ): Promise<GhlRecord[]>;
+  /**
+   * Creates a contact (`POST /contacts/`). When the location does not allow
+   * duplicates and one exists, GHL returns 400 with the existing id in
+   * `meta.contactId`. This method then returns that id with
+   * `duplicate: true` instead of failing, and the contact is left unchanged.
+   */
+  createContact(
+    locationId: string,
+    body: GhlContactWrite,
+    context: CallContext,
+  ): Promise<GhlCreateResult>;
+  /**
+   * Updates a known contact by id (`PUT /contacts/:id`). `tags` is never
+   * sent, because tags on PUT replace the whole list; use addTags and
+   * removeTags. Returns the contact as GHL stored it.
+   */
+  updateContact(
+    locationId: string,
+    contactId: string,
+    body: GhlContactWrite,
+    context: CallContext,
+  ): Promise<GhlRecord>;
+  /** Adds tags to a contact (`POST /contacts/:id/tags`); returns the full tag list when GHL sends it. */
+  addTags(
+    locationId: string,
+    contactId: string,
+    tags: string[],
+    context: CallContext,
+  ): Promise<string[] | null>;
+  /** Removes tags from a contact (`DELETE /contacts/:id/tags`); returns the remaining list when GHL sends it. */
+  removeTags(
+    locationId: string,
+    contactId: string,
+    tags: string[],
+    context: CallContext,
+  ): Promise<string[] | null>;
+  /**
+   * Finds the contact that GHL's duplicate rule matches for an email or a
+   * phone (`GET /contacts/search/duplicate`), or null when there is none.
+   */
+  findDuplicate(
+    locationId: string,
+    lookup: { email?: string; phone?: string },
+    context: CallContext,
+  ): Promise<GhlRecord | null>;
+}
+
+/**
+ * A contact body to write to GHL: standard fields by their GHL names, and
+ * custom field values by custom field id. The connector turns the custom
+ * fields into GHL's write form `{id, field_value}` and drops every field
+ * the route's request schema does not accept.
+ */
+export interface GhlContactWrite {
+  fields: Record<string, unknown>;
+  customFields?: Record<string, unknown>;
+}
+
+/** The result of a GHL contact create. */
+export interface GhlCreateResult {
+  id: string;
+  /** The created contact, or null when GHL reported an existing duplicate. */
+  record: GhlRecord | null;
+  /** True when GHL refused the create because the contact exists; `id` is the existing contact. */
+  duplicate: boolean;
+  /** Fields left out because the route does not accept them. */
+  stripped: string[];
 }
 
 /** The body of a contact search, without `locationId`. */

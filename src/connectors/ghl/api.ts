@@ -2,10 +2,16 @@ import { ApiError } from "../../engine/errors.js";
 import type {
   CallContext,
   GhlApi,
+  GhlContactWrite,
+  GhlCreateResult,
   GhlCustomFieldDefinition,
   GhlRecord,
   GhlSearchBody,
 } from "../../engine/ports.js";
+import {
+  stripToAllowList,
+  type GhlWriteOperation,
+} from "../../mapping/ghl-allow-list.js";
 import { messageOf, type GhlHttpClient } from "./client.js";
 
 /** The GhlApi port on GHL's REST API v2. */
@@ -141,6 +147,96 @@ export class GhlRestApi implements GhlApi {
     return recordsIn(response, "events");
   }
 
+  async createContact(
+    locationId: string,
+    write: GhlContactWrite,
+    context: CallContext,
+  ): Promise<GhlCreateResult> {
+    const { body, stripped } = writeBody("create-contact", write);
+    body.locationId = locationId;
+    try {
+      const response = await this.http.request(
+        locationId,
+        "POST",
+        "/contacts/",
+        { body, context },
+      );
+      const record = recordIn(response, "contact");
+      if (record === null || typeof record.id !== "string")
+        throw new Error(
+          `GHL POST /contacts/ returned no contact.id for location ${locationId}, so the contact may exist without a link; check GHL for it`,
+        );
+      return { id: record.id, record, duplicate: false, stripped };
+    } catch (error) {
+      const existing = duplicateContactId(error);
+      if (existing === null) throw error;
+      return { id: existing, record: null, duplicate: true, stripped };
+    }
+  }
+
+  async updateContact(
+    locationId: string,
+    contactId: string,
+    write: GhlContactWrite,
+    context: CallContext,
+  ): Promise<GhlRecord> {
+    const { body } = writeBody("update-contact", write);
+    const response = await this.http.request(
+      locationId,
+      "PUT",
+      `/contacts/${encodeURIComponent(contactId)}`,
+      { body, context },
+    );
+    return recordIn(response, "contact") ?? { id: contactId };
+  }
+
+  async addTags(
+    locationId: string,
+    contactId: string,
+    tags: string[],
+    context: CallContext,
+  ): Promise<string[] | null> {
+    const response = await this.http.request(
+      locationId,
+      "POST",
+      `/contacts/${encodeURIComponent(contactId)}/tags`,
+      { body: { tags }, context },
+    );
+    return tagsIn(response);
+  }
+
+  async removeTags(
+    locationId: string,
+    contactId: string,
+    tags: string[],
+    context: CallContext,
+  ): Promise<string[] | null> {
+    const response = await this.http.request(
+      locationId,
+      "DELETE",
+      `/contacts/${encodeURIComponent(contactId)}/tags`,
+      { body: { tags }, context },
+    );
+    return tagsIn(response);
+  }
+
+  async findDuplicate(
+    locationId: string,
+    lookup: { email?: string; phone?: string },
+    context: CallContext,
+  ): Promise<GhlRecord | null> {
+    const query: Record<string, string | undefined> = { locationId };
+    if (lookup.email !== undefined) query.email = lookup.email;
+    if (lookup.phone !== undefined) query.number = lookup.phone;
+    const response = await this.http.request(
+      locationId,
+      "GET",
+      "/contacts/search/duplicate",
+      { query, context },
+    );
+    return recordIn(response, "contact");
+  }
+
   /**
    * Reads one record and returns the object under `key`, or null when GHL
    * reports the record missing. The method is a parameter so that every
@@ -189,5 +285,48 @@ function recordIn(response: unknown, key: string): GhlRecord | null {
   const inner = (response as Record<string, unknown>)[key];
   return inner !== null && typeof inner === "object"
     ? (inner as GhlRecord)
+    : null;
+}
+
+/**
+ * Builds a contact write body: custom fields in GHL's write form
+ * `{id, field_value}`, `tags` removed (tags change only through the tags
+ * routes), and every field the operation's request schema lacks removed.
+ */
+export function writeBody(
+  operation: Extract<GhlWriteOperation, "create-contact" | "update-contact">,
+  write: GhlContactWrite,
+): { body: Record<string, unknown>; stripped: string[] } {
+  const draft: Record<string, unknown> = { ...write.fields };
+  delete draft.tags;
+  delete draft.customFields;
+  const custom = Object.entries(write.customFields ?? {});
+  if (custom.length > 0)
+    draft.customFields = custom.map(([id, value]) => ({
+      id,
+      field_value: value,
+    }));
+  return stripToAllowList(operation, draft);
+}
+
+/**
+ * Returns the existing contact's id from GHL's 400 "This location does not allow
+ * duplicated contacts." (`meta.contactId`), or null for any other error.
+ */
+export function duplicateContactId(error: unknown): string | null {
+  if (!(error instanceof ApiError) || error.status !== 400) return null;
+  const body = error.body;
+  if (body === null || typeof body !== "object") return null;
+  const meta = (body as { meta?: unknown }).meta;
+  if (meta === null || typeof meta !== "object") return null;
+  const id = (meta as { contactId?: unknown }).contactId;
+  return typeof id === "string" && id !== "" ? id : null;
+}
+
+function tagsIn(response: unknown): string[] | null {
+  if (response === null || typeof response !== "object") return null;
+  const tags = (response as { tags?: unknown }).tags;
+  return Array.isArray(tags)
+    ? tags.filter((tag): tag is string => typeof tag === "string")
     : null;
 }
