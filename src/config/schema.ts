@@ -382,7 +382,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    /** Compute and log every write as a plan and send none; the worker leaves its jobs pending. */
+    /** Compute and log every write as a plan and send none; events end as skipped (reason dry_run) without storing links. */
     dry_run: z.boolean().default(false),
     sandbox: z
       .object({

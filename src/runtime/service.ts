@@ -22,12 +22,15 @@ import { TaskPoller } from "../engine/task-poll.js";
 import { TaskSync } from "../engine/task-sync.js";
 import { ContactEnricher } from "../mapping/contact-enrichment.js";
 import type {
+  Completion,
   CoopelClient,
   GhlApi,
   Logger,
   Queue,
   Store,
 } from "../engine/ports.js";
+import { DryRunCoopelClient } from "../connectors/coopel/dry-run.js";
+import { DryRunGhlApi } from "../connectors/ghl/dry-run.js";
 import { Worker } from "../engine/worker.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
 import { PostgresQueue } from "../queue/postgres-queue.js";
@@ -369,10 +372,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     ...(config.sync.tasks.enabled ? TASK_EVENT_TYPES : []),
     ...(config.sync.notes.enabled ? NOTE_EVENT_TYPES : []),
   ]);
-  const coopel = new CoopelRestClient(
+  const restCoopel = new CoopelRestClient(
     config.coopel,
     createRateLimiter(config) ?? undefined,
   );
+  const coopel: CoopelClient = config.dry_run
+    ? new DryRunCoopelClient(restCoopel, logger)
+    : restCoopel;
+  if (config.dry_run)
+    logger.warn(
+      "dry_run is on: every write to Coopel and GHL is logged as a plan and not sent, and events end as skipped (reason dry_run) without storing links",
+    );
   reportUnsupported(config, logger);
   if (options.receiveWebhooks ?? true)
     registerGhlWebhookRoute(server, {
@@ -429,7 +439,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let taskPoller: TaskPoller | null = null;
   if (options.runWorker ?? config.worker.enabled) {
     // NOTE: GHL reads reuse coopel.timeout_ms; the ghl section has no timeout of its own yet.
-    const ghlApi = new GhlRestApi(
+    const restGhl = new GhlRestApi(
       new GhlHttpClient({
         baseUrl: config.ghl.base_url,
         apiVersion: config.ghl.api_version,
@@ -437,6 +447,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         tokens: ghl.tokens,
       }),
     );
+    const ghlApi: GhlApi = config.dry_run
+      ? new DryRunGhlApi(restGhl, logger)
+      : restGhl;
     const engine = buildEngine(config, store, coopel, ghlApi, logger, syncs);
     if (config.sync.tasks.enabled) {
       taskPoller = new TaskPoller({
@@ -453,7 +466,9 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }
     worker = new Worker({
       queue,
-      handle: (job) => engine.handle(job),
+      handle: config.dry_run
+        ? async (job) => dryRunCompletion(await engine.handle(job))
+        : (job) => engine.handle(job),
       logger,
       concurrency: config.worker.concurrency,
       leaseMs: config.worker.lease_ms,
@@ -522,6 +537,24 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       await queue.close();
       await store.close();
     },
+  };
+}
+
+/**
+ * A dry run's job ends as skipped with reason `dry_run` and stores no links,
+ * because the planned creates have no real ids. Its planned writes stay in
+ * the log.
+ */
+function dryRunCompletion(completion: Completion): Completion {
+  return {
+    ...completion,
+    outcome: "skipped",
+    reason: "dry_run",
+    links: [],
+    warnings: [
+      ...completion.warnings,
+      `dry run: planned outcome ${completion.outcome} (${completion.reason ?? "no reason"})`,
+    ],
   };
 }
 
