@@ -19,6 +19,8 @@ import {
 import { NoteSync } from "../engine/note-sync.js";
 import { TagRules } from "../engine/tag-rules.js";
 import { TaskPoller } from "../engine/task-poll.js";
+import { ContactPoller } from "../engine/contact-poll.js";
+import { DailyBudgetTracker } from "../ratelimit/daily-remaining.js";
 import { TaskSync } from "../engine/task-sync.js";
 import { ContactEnricher } from "../mapping/contact-enrichment.js";
 import type {
@@ -75,6 +77,8 @@ export interface Service {
   worker: Worker | null;
   /** Polls tasks for edits that fire no webhook; null when polling is off or no worker runs. */
   taskPoller: TaskPoller | null;
+  /** Polls contacts for changes whose webhook was lost; null when no worker runs. */
+  contactPoller: ContactPoller | null;
   metrics: Metrics;
   close(graceMs?: number): Promise<void>;
 }
@@ -319,10 +323,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     );
 
   registerSecretValues(configSecrets(config));
-  const { store, queue, connections, dataLocation } = await openStorage(
-    config,
-    baseDir,
-  );
+  const { store, queue, connections, syncState, dataLocation } =
+    await openStorage(config, baseDir);
   let ghl: GhlAccess;
   try {
     ghl = await openGhlAccess(config, connections, logger, options.env);
@@ -437,14 +439,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   let worker: Worker | null = null;
   let taskPoller: TaskPoller | null = null;
+  let contactPoller: ContactPoller | null = null;
   if (options.runWorker ?? config.worker.enabled) {
     // NOTE: GHL reads reuse coopel.timeout_ms; the ghl section has no timeout of its own yet.
+    const dailyBudget = new DailyBudgetTracker();
     const restGhl = new GhlRestApi(
       new GhlHttpClient({
         baseUrl: config.ghl.base_url,
         apiVersion: config.ghl.api_version,
         timeoutMs: config.coopel.timeout_ms,
         tokens: ghl.tokens,
+        rateLimiter: dailyBudget,
       }),
     );
     const ghlApi: GhlApi = config.dry_run
@@ -463,6 +468,22 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         intervalMs: Math.max(1, config.sync.tasks.poll_minutes) * 60_000,
       });
       if (config.sync.tasks.poll_minutes > 0) taskPoller.start();
+    }
+    if (config.sync.contacts.enabled) {
+      contactPoller = new ContactPoller({
+        queue,
+        ghl: ghlApi,
+        state: syncState,
+        logger,
+        locations: () => contactPollSchedule(config, syncs),
+        overlapMs: config.polling.overlap_ms,
+        pageSize: config.polling.page_size,
+        maxPages: config.polling.max_pages,
+        budgetLow: (id) =>
+          (dailyBudget.remainingShare(id) ?? 1) <
+          config.polling.min_daily_remaining,
+      });
+      if (contactPollSchedule(config, syncs).length > 0) contactPoller.start();
     }
     worker = new Worker({
       queue,
@@ -526,18 +547,35 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     ghlTokens: ghl.tokens,
     worker,
     taskPoller,
+    contactPoller,
     metrics,
     async close(graceMs = 10_000) {
       if (closed) return;
       closed = true;
       ghl.stop();
       await taskPoller?.stop();
+      await contactPoller?.stop();
       await server.close();
       await worker?.stop(graceMs);
       await queue.close();
       await store.close();
     },
   };
+}
+
+/** The locations whose contacts are polled, each with its interval. */
+export function contactPollSchedule(
+  config: Config,
+  syncs: (locationId: string, entity: Entity) => boolean,
+): { id: string; intervalMs: number }[] {
+  return config.ghl.locations
+    .filter((l) => !l.paused && syncs(l.id, "contacts"))
+    .map((l) => ({
+      id: l.id,
+      intervalMs:
+        (l.contacts_poll_minutes ?? config.polling.contacts_minutes) * 60_000,
+    }))
+    .filter((l) => l.intervalMs > 0);
 }
 
 /**

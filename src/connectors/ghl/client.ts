@@ -1,6 +1,6 @@
 import { ApiError } from "../../engine/errors.js";
 import type { CallContext } from "../../engine/ports.js";
-import { requestJson } from "../http.js";
+import { requestJson, type RequestRateLimiter } from "../http.js";
 
 /** Where the GHL client gets the bearer token of a location. */
 export interface GhlTokenSource {
@@ -22,6 +22,8 @@ export interface GhlClientOptions {
   apiVersion: string;
   timeoutMs: number;
   tokens: GhlTokenSource;
+  /** Sees every response's rate-limit headers, per location; optional. */
+  rateLimiter?: RequestRateLimiter;
 }
 
 export interface GhlRequest {
@@ -46,18 +48,19 @@ export class GhlHttpClient {
   ): Promise<unknown> {
     const token = await this.options.tokens.getToken(locationId);
     try {
-      return await this.send(token, method, path, request);
+      return await this.send(locationId, token, method, path, request);
     } catch (error) {
       const tokens = this.options.tokens;
       if (!(error instanceof ApiError) || !isExpiredToken(error)) throw error;
       if (!tokens.refreshAfterUnauthorized) throw error;
       const fresh = await tokens.refreshAfterUnauthorized(locationId, token);
       if (fresh === null) throw error;
-      return this.send(fresh, method, path, request);
+      return this.send(locationId, fresh, method, path, request);
     }
   }
 
   private send(
+    locationId: string,
     token: string,
     method: string,
     path: string,
@@ -76,6 +79,15 @@ export class GhlHttpClient {
       },
       timeoutMs: this.options.timeoutMs,
       log: request.context.requests,
+      // The account goes with the limiter only, so that errors of a client
+      // without one carry no account, as before.
+      ...(this.options.rateLimiter
+        ? {
+            rateLimiter: this.options.rateLimiter,
+            account: { system: "ghl", accountId: locationId },
+            priority: request.context.priority,
+          }
+        : {}),
     });
   }
 }
