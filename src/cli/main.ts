@@ -299,6 +299,165 @@ export function buildProgram(setCode: (code: number) => void): Command {
     );
 
   program
+    .command("backfill")
+    .description(
+      "First sync of one GHL location into Coopel: reads every GHL contact by cursor, links one-to-one matches (external id, then email, then E.164 phone), creates what has no match and puts doubtful matches on the review list. Resumes from its saved cursor.",
+    )
+    .option("-c, --config <file>", "configuration file", "sync.config.yaml")
+    .option(
+      "--location <id>",
+      "GHL location id; needed when several are configured",
+    )
+    .option("--dry-run", "log every write as a plan and send none")
+    .option(
+      "--restart",
+      "forget the saved cursor and start from the first contact",
+    )
+    .option("--json", "print the summary as JSON")
+    .addHelpText(
+      "after",
+      "\nExample:\n  ghl-coopel-sync backfill --config sync.config.yaml --dry-run\n\nExit codes: 0 done, 1 stopped early (budget share used up, GHL pages inconsistent) or some writes failed, 2 invalid configuration or flag.",
+    )
+    .action(
+      async (options: {
+        config: string;
+        location?: string;
+        dryRun?: boolean;
+        restart?: boolean;
+        json?: boolean;
+      }) => {
+        const loaded = loadConfigFile(options.config);
+        const { runBackfill } = await import("./backfill.js");
+        setCode(await runBackfill(loaded, options));
+      },
+    );
+
+  const review = program
+    .command("review")
+    .description(
+      "List and decide the matches the first sync did not link on its own (several candidates, a shared email or phone, a name and phone that differ).",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  ghl-coopel-sync review\n  ghl-coopel-sync review accept 3\n  ghl-coopel-sync review accept 4 --coopel 6f1c...\n  ghl-coopel-sync review reject 5\n\nExit codes: 0 done, 1 a contact no longer exists, 2 invalid configuration, item or flag.",
+    );
+  review
+    .command("list", { isDefault: true })
+    .description("List the open review items (the default of `review`).")
+    .option("-c, --config <file>", "configuration file", "sync.config.yaml")
+    .option("--json", "print the items as JSON")
+    .option("--all", "also list accepted and rejected items")
+    .action(
+      async (options: { config: string; json?: boolean; all?: boolean }) => {
+        const loaded = loadConfigFile(options.config);
+        const { runReviewList } = await import("./review.js");
+        setCode(await runReviewList(loaded, options));
+      },
+    );
+  review
+    .command("accept <id>")
+    .description(
+      "Link the GHL contact of a review item to its Coopel candidate and fill that contact with the GHL values.",
+    )
+    .option("-c, --config <file>", "configuration file", "sync.config.yaml")
+    .option("--coopel <id>", "the candidate to link, when there are several")
+    .action(
+      async (id: string, options: { config: string; coopel?: string }) => {
+        const loaded = loadConfigFile(options.config);
+        const { runReviewAccept } = await import("./review.js");
+        setCode(await runReviewAccept(loaded, id, options));
+      },
+    );
+  review
+    .command("reject <id>")
+    .description(
+      "Treat the GHL contact of a review item as another person: create it on Coopel as a contact of its own, or with --leave-unlinked create nothing.",
+    )
+    .option("-c, --config <file>", "configuration file", "sync.config.yaml")
+    .option(
+      "--leave-unlinked",
+      "create nothing; later backfills leave the contact alone",
+    )
+    .action(
+      async (
+        id: string,
+        options: { config: string; leaveUnlinked?: boolean },
+      ) => {
+        const loaded = loadConfigFile(options.config);
+        const { runReviewReject } = await import("./review.js");
+        setCode(await runReviewReject(loaded, id, options));
+      },
+    );
+
+  program
+    .command("reconcile")
+    .description(
+      "Compare every linked contact pair of a location field by field after mapping and normalisation, and list records missing on either side, links whose GHL contact is gone, and drift. Streams both sides.",
+    )
+    .option("-c, --config <file>", "configuration file", "sync.config.yaml")
+    .option(
+      "--location <id>",
+      "GHL location id; needed when several are configured",
+    )
+    .option(
+      "--repair",
+      "fix each difference in the GHL-to-Coopel direction; a merged GHL contact's link moves to the survivor",
+    )
+    .option(
+      "--dry-run",
+      "with --repair: log the repairs as a plan and send none",
+    )
+    .option("--json", "print the findings and the summary as one JSON document")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  ghl-coopel-sync reconcile\n  ghl-coopel-sync reconcile --repair --dry-run\n  ghl-coopel-sync reconcile --repair --json\n\nExit codes: 0 no difference left, 1 differences remain or a check failed, 2 invalid configuration or flag.",
+    )
+    .action(
+      async (options: {
+        config: string;
+        location?: string;
+        repair?: boolean;
+        dryRun?: boolean;
+        json?: boolean;
+      }) => {
+        const loaded = loadConfigFile(options.config);
+        const { runReconcile } = await import("./reconcile.js");
+        setCode(await runReconcile(loaded, options));
+      },
+    );
+
+  program
+    .command("sync-one")
+    .description(
+      "Sync one GHL contact now and print it before and after on both sides.",
+    )
+    .requiredOption("--ghl-id <id>", "the GHL contact id")
+    .option("-c, --config <file>", "configuration file", "sync.config.yaml")
+    .option(
+      "--location <id>",
+      "GHL location id; needed when several are configured",
+    )
+    .option("--dry-run", "log the writes as a plan and send none")
+    .option("--json", "print before, actions and after as JSON")
+    .addHelpText(
+      "after",
+      "\nExample:\n  ghl-coopel-sync sync-one --ghl-id nmFmQEsNgz6AVpgLVUJ0\n\nExit codes: 0 synced or already in sync, 1 not found in GHL or the sync failed, 2 invalid configuration or flag.",
+    )
+    .action(
+      async (options: {
+        config: string;
+        ghlId: string;
+        location?: string;
+        dryRun?: boolean;
+        json?: boolean;
+      }) => {
+        const loaded = loadConfigFile(options.config);
+        const { runSyncOne } = await import("./sync-one.js");
+        setCode(await runSyncOne(loaded, options));
+      },
+    );
+
+  program
     .command("doctor")
     .description(
       "Check the configuration, the store, both APIs with their tokens, and the clock, and say how to fix each failure.",

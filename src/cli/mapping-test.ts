@@ -93,6 +93,9 @@ export class PlanningCoopel implements CoopelClient {
   findContacts() {
     return Promise.resolve([]);
   }
+  listContacts() {
+    return Promise.resolve({ contacts: [], nextCursor: null });
+  }
   addTags(contactId: string, tags: string[]) {
     this.tagsAdded.push(...tags);
     this.record("add_tags", "POST", { contactId }, { tags });
@@ -155,6 +158,9 @@ export class OfflineGhl implements GhlApi {
   }
   searchTasks() {
     return Promise.resolve([]);
+  }
+  searchContacts() {
+    return Promise.resolve({ contacts: [], total: 0 });
   }
   listCustomFields() {
     return Promise.resolve(this.customFields);

@@ -190,6 +190,8 @@ const locationSchema = z
     paused: z.boolean().default(false),
     /** IANA time zone for task due dates written without an offset. */
     time_zone: z.string().min(1).optional(),
+    /** Minutes between contact polls of this location; default polling.contacts_minutes, 0 turns them off. */
+    contacts_poll_minutes: z.number().int().min(0).optional(),
     /** Entities synced for this location; default all enabled in `sync`. */
     entities: z
       .array(z.enum(["contacts", "tasks", "notes", "tags"]))
@@ -438,6 +440,38 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** First sync (`backfill`) and `reconcile`. */
+    backfill: z
+      .object({
+        /** Share of the location's daily GHL budget (ghl.rate_limit.daily) one backfill run may use. */
+        budget_share: z.number().gt(0).max(1).default(0.5),
+        /** GHL contacts per search page, 1 to 500. */
+        page_size: z.number().int().min(1).max(500).default(500),
+        /** Coopel contacts per list page. */
+        coopel_page_size: z.number().int().min(1).max(1000).default(500),
+        /** Coopel writes in flight at once. */
+        concurrency: z.number().int().min(1).max(64).default(8),
+      })
+      .strict()
+      .prefault({}),
+    /** Polling repair: reads what GHL changed since the last poll and syncs what webhooks missed. */
+    polling: z
+      .object({
+        /** Minutes between contact polls of each location; 0 turns them off. ghl.locations[].contacts_poll_minutes overrides it. */
+        contacts_minutes: z.number().int().min(0).default(15),
+        /** Each poll reads again this far before its cursor, for changes that became searchable late. */
+        overlap_ms: z.number().int().min(0).default(120_000),
+        /** Contacts per search page, 1 to 500. */
+        page_size: z.number().int().min(1).max(500).default(100),
+        /** Pages per location and poll; the rest waits for the next poll. */
+        max_pages: z.number().int().min(1).default(50),
+        /** A poll is deferred while the share of the daily GHL budget left is below this. */
+        min_daily_remaining: z.number().min(0).max(1).default(0.2),
+      })
+      .strict()
+      .prefault({}),
+    /** Compute and log every write as a plan and send none; events end as skipped (reason dry_run) without storing links. */
+    dry_run: z.boolean().default(false),
     sandbox: z
       .object({
         enabled: z.boolean().default(false),

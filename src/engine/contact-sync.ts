@@ -5,7 +5,7 @@ import type {
 } from "../mapping/contact-mapping.js";
 import { changedFields, mergeHashes } from "../mapping/contact-mapping.js";
 import { ApiError, AttemptError } from "./errors.js";
-import type { ContactReconciler } from "./reconcile.js";
+import type { ContactReconciler } from "./two-way-merge.js";
 import {
   hashFields,
   identityKeys,

@@ -13,7 +13,7 @@ import type {
   Link,
   Store,
 } from "./ports.js";
-import type { ContactReconciler } from "./reconcile.js";
+import type { ContactReconciler } from "./two-way-merge.js";
 import { identityKeys, matchEcho, type TwoWayOptions } from "./two-way.js";
 
 /** Event types of Coopel contacts, as the Coopel webhook and the poller name them. */

@@ -522,6 +522,19 @@ export interface CoopelClient {
     lookup: CoopelLookup,
     context: CallContext,
   ): Promise<{ id: string; record: CoopelRecord }[]>;
+  /** Reads one contact; null when Coopel reports it missing. */
+  getContact(id: string, context: CallContext): Promise<CoopelRecord | null>;
+  /**
+   * One page of all contacts in Coopel's list order; `nextCursor` is null
+   * on the last page.
+   */
+  listContacts(
+    page: { cursor: string | null; limit: number },
+    context: CallContext,
+  ): Promise<{
+    contacts: { id: string; record: CoopelRecord }[];
+    nextCursor: string | null;
+  }>;
   addTags(
     contactId: string,
     tags: string[],
@@ -603,6 +616,16 @@ export interface GhlApi {
     query: { contactIds?: string[]; limit: number; skip: number },
     context: CallContext,
   ): Promise<GhlRecord[]>;
+  /**
+   * One page of `POST /contacts/search`. The body is sent as given, plus
+   * `locationId`. `total` is what GHL reports, which a full scan must not
+   * trust; null when absent.
+   */
+  searchContacts(
+    locationId: string,
+    body: GhlSearchBody,
+    context: CallContext,
+  ): Promise<{ contacts: GhlRecord[]; total: number | null }>;
   /** The contact custom field definitions of a location. */
   listCustomFields(
     locationId: string,
@@ -687,6 +710,15 @@ export interface GhlCreateResult {
   duplicate: boolean;
   /** Fields left out because the route does not accept them. */
   stripped: string[];
+}
+
+/** The body of a contact search, without `locationId`. */
+export interface GhlSearchBody {
+  pageLimit: number;
+  /** The `searchAfter` value of the last record of the previous page. */
+  searchAfter?: unknown[];
+  filters?: unknown[];
+  sort?: { field: string; direction: "asc" | "desc" }[];
 }
 
 /** A custom field definition as `GET /locations/:id/customFields` returns it. */
@@ -780,4 +812,116 @@ export interface ConnectionStore {
     locationId: string | null,
     companyId: string | null,
   ): Promise<void>;
+}
+
+/** Why a first-sync match was not linked on its own and waits for a person. */
+export type ReviewReason =
+  /** Several Coopel contacts share the GHL contact's email. */
+  | "several_email_matches"
+  /** Several GHL contacts of the location share this email. */
+  | "email_shared_in_ghl"
+  /** Several Coopel contacts share the GHL contact's phone. */
+  | "several_phone_matches"
+  /** Several GHL contacts of the location share this phone. */
+  | "phone_shared_in_ghl"
+  /** The email matches, but the name and the phone both differ. */
+  | "email_match_name_and_phone_differ"
+  /** The phone matches, but the emails of both sides differ. */
+  | "phone_match_email_differs"
+  /** The only candidate is already linked to another GHL contact. */
+  | "candidate_linked_elsewhere";
+
+/** A person's short description of a contact, shown in the review list. */
+export interface ContactSummary {
+  id: string;
+  name: string | null;
+  email: string | null;
+  phone: string | null;
+}
+
+/** A GHL contact whose match to Coopel was not one-to-one, kept until a person decides. */
+export interface ReviewItem {
+  id: string;
+  ghlLocationId: string;
+  ghl: ContactSummary;
+  reason: ReviewReason;
+  /** The Coopel contacts it could be; empty when the doubt is on the GHL side only. */
+  candidates: ContactSummary[];
+  status: "open" | "accepted" | "rejected";
+  /** The Coopel id linked on accept, or created on reject; null otherwise. */
+  resolvedCoopelId: string | null;
+  createdAt: number;
+  resolvedAt: number | null;
+}
+
+/** A review entry to add; a repeat for the same GHL contact replaces the open one. */
+export type NewReviewItem = Pick<
+  ReviewItem,
+  "ghlLocationId" | "ghl" | "reason" | "candidates"
+>;
+
+/**
+ * State of the first sync, reconcile and polling repair: named cursors,
+ * the review list, direct link writes and the marks of one reconcile run.
+ */
+export interface SyncState {
+  /** The saved value of cursor `name`, or null when none is saved. */
+  getCursor(name: string): Promise<string | null>;
+  /** Saves cursor `name`; null deletes it. */
+  saveCursor(name: string, value: string | null): Promise<void>;
+  /** Writes links and, in the same transaction, saves cursor `name` when given. */
+  saveLinks(
+    links: Link[],
+    cursor?: { name: string; value: string | null },
+  ): Promise<void>;
+  /**
+   * Replaces the link of `fromGhlId` with `link` (which names another GHL
+   * record) in one transaction, so that the Coopel record is never linked
+   * twice. Used when GHL merged a contact into another.
+   */
+  moveLink(fromGhlId: string, link: Link): Promise<void>;
+  /** The links of these GHL ids that exist. */
+  getLinks(
+    entity: Link["entity"],
+    ghlLocationId: string,
+    ghlIds: string[],
+  ): Promise<Link[]>;
+  /** The links that point at these Coopel ids, of any location. */
+  getLinksByCoopelIds(
+    entity: Link["entity"],
+    coopelAccountId: string,
+    coopelIds: string[],
+  ): Promise<Link[]>;
+  /** Up to `limit` links of a location with a GHL id after `afterGhlId`, in GHL id order. */
+  listLinksAfter(
+    entity: Link["entity"],
+    ghlLocationId: string,
+    afterGhlId: string | null,
+    limit: number,
+  ): Promise<Link[]>;
+  /** Adds review items; an open item of the same GHL contact is replaced. Returns the ids. */
+  addReviewItems(items: NewReviewItem[]): Promise<string[]>;
+  /** Review items, oldest first; only those with `status` when given. */
+  listReviewItems(status?: ReviewItem["status"]): Promise<ReviewItem[]>;
+  getReviewItem(id: string): Promise<ReviewItem | null>;
+  /** Closes an open item; returns false when it is not open. */
+  resolveReviewItem(
+    id: string,
+    status: "accepted" | "rejected",
+    coopelId: string | null,
+  ): Promise<boolean>;
+  /** Records that reconcile run `runId` saw these GHL ids. */
+  markSeen(runId: string, ghlIds: string[]): Promise<void>;
+  /**
+   * Up to `limit` live links (not tombstones) of a location that run `runId`
+   * did not see, with a GHL id after `afterGhlId`, in GHL id order.
+   */
+  listUnseenLinks(
+    runId: string,
+    ghlLocationId: string,
+    afterGhlId: string | null,
+    limit: number,
+  ): Promise<Link[]>;
+  /** Deletes the marks of a reconcile run. */
+  clearSeen(runId: string): Promise<void>;
 }

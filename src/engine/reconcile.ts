@@ -1,281 +1,734 @@
-import type { ContactEnricher } from "../mapping/contact-enrichment.js";
-import { findDefinition } from "../mapping/contact-enrichment.js";
-import type { ContactMapping } from "../mapping/contact-mapping.js";
-import { allowedFields } from "../mapping/ghl-allow-list.js";
+import type { Config } from "../config/schema.js";
+import type {
+  ContactMapping,
+  MappedContact,
+} from "../mapping/contact-mapping.js";
+import { mergeHashes } from "../mapping/contact-mapping.js";
+import { runPool, type Enrich } from "./backfill.js";
 import {
-  comparableHashes,
-  type ReverseContactMapping,
-} from "../mapping/reverse-mapping.js";
+  contactLink,
+  createBody,
+  updatedAtOf,
+  withRetries,
+} from "./contact-apply.js";
+import {
+  matchContact,
+  summariseCoopel,
+  summariseGhl,
+} from "./contact-match.js";
+import { CoopelLookupSource } from "./coopel-index.js";
+import { ApiError } from "./errors.js";
+import {
+  diffFields,
+  diffTags,
+  normaliseValue,
+  type FieldDrift,
+} from "./field-compare.js";
+import { scanGhlContacts } from "./ghl-scan.js";
 import type {
   CallContext,
   CoopelClient,
   CoopelRecord,
   GhlApi,
-  GhlContactWrite,
   GhlRecord,
   Link,
+  Logger,
+  SyncState,
 } from "./ports.js";
-import {
-  hashFields,
-  logConflict,
-  planMerge,
-  timeOf,
-  type TwoWayOptions,
-} from "./two-way.js";
 
-export interface ContactReconcilerOptions extends TwoWayOptions {
+/** One difference that reconcile found. */
+export type Finding =
+  | {
+      kind: "field_drift";
+      ghlId: string;
+      coopelId: string;
+      fields: FieldDrift[];
+    }
+  | {
+      kind: "tag_drift";
+      ghlId: string;
+      coopelId: string;
+      missingOnCoopel: string[];
+      extraOnCoopel: string[];
+    }
+  /** A GHL contact without a Coopel record: never linked, or its linked record is gone. */
+  | { kind: "missing_on_coopel"; ghlId: string; coopelId: string | null }
+  /** A Coopel contact that no link of any location points at. */
+  | { kind: "coopel_only"; coopelId: string }
+  /** A link whose GHL contact no longer exists; `survivor` is the contact it was merged into, when found. */
+  | {
+      kind: "stale_link";
+      ghlId: string;
+      coopelId: string;
+      survivor: string | null;
+    };
+
+/** What reconcile did about a finding. */
+export type Repair =
+  | "updated"
+  | "tags_fixed"
+  | "created"
+  | "linked"
+  | "sent_to_review"
+  | "link_moved"
+  | "delete_policy_applied"
+  | "planned"
+  | "not_repaired";
+
+export interface ReconcileSummary {
+  locationId: string;
+  repair: boolean;
+  dryRun: boolean;
+  ghlContacts: number;
+  coopelContacts: number;
+  /** Linked pairs compared field by field. */
+  compared: number;
+  inSync: number;
+  findings: Record<Finding["kind"], number>;
+  /** Findings that break the sync direction; Coopel-only contacts do not count in a GHL-to-Coopel sync. */
+  differences: number;
+  repaired: number;
+  failed: number;
+  ghlRequests: number;
+  coopelRequests: number;
+  durationMs: number;
+}
+
+export interface ReconcileOptions {
   ghl: GhlApi;
   coopel: CoopelClient;
-  forward: ContactMapping;
-  reverse: ReverseContactMapping;
-  enricher: ContactEnricher;
-  /** Coopel field with the record's update time. */
-  coopelUpdatedAtField: string;
+  state: SyncState;
+  mapping: ContactMapping;
+  enrich: Enrich;
+  logger: Logger;
+  locationId: string;
+  deletePolicy: Config["sync"]["contacts"]["delete"];
+  syncTags: boolean;
+  repair: boolean;
+  dryRun: boolean;
+  pageLimit: number;
+  coopelPageSize: number;
+  concurrency: number;
+  /** Called for each finding as it is found, with the repair made, so output can stream. */
+  onFinding: (finding: Finding, repair: Repair | null) => void;
+  confirmEmptyAfterMs?: number;
   now?: () => number;
 }
 
-/** The result of reconciling one linked contact. */
-export interface ReconcileResult {
-  link: Link;
-  /** Coopel fields sent to GHL. */
-  sentToGhl: string[];
-  /** Coopel fields sent to Coopel. */
-  sentToCoopel: string[];
-  conflicts: number;
-  warnings: string[];
-}
-
 /**
- * Brings a linked contact's two records together field by field, against
- * what the link says each side last had: a change on one side goes to the
- * other, and a change on both sides is a conflict that the policy settles.
- * Before each write it stores the content it is about to set as a write
- * intent, so that the echo of that write is recognised even when it comes
- * back before the response.
+ * Compares every linked contact pair of one location after mapping and
+ * normalisation, and reports records missing on either side, links whose
+ * GHL contact is gone, and drift per field and in tag sets. It streams:
+ * GHL by search pages, links by pages from the store, Coopel by list
+ * pages and single reads, and the GHL ids seen go to the store, so memory
+ * does not grow with the number of contacts. Findings are handed to
+ * `onFinding` as they are found. With `repair`, each difference is fixed in
+ * the GHL-to-Coopel direction; with `dryRun` as well, fixes are only
+ * logged as a plan.
  */
-export class ContactReconciler {
+export class Reconcile {
   private readonly now: () => number;
+  private readonly ghlRequests: CallContext["requests"] = [];
+  private readonly coopelRequests: CallContext["requests"] = [];
+  private ghlCounted = 0;
+  private coopelCounted = 0;
+  private readonly summary: ReconcileSummary;
+  /** GHL contacts found without a link, handled after stale links so that a merge survivor gets its link moved before it is matched. */
+  private unlinked: string[] = [];
 
-  constructor(private readonly options: ContactReconcilerOptions) {
+  constructor(private readonly options: ReconcileOptions) {
     this.now = options.now ?? Date.now;
+    this.summary = {
+      locationId: options.locationId,
+      repair: options.repair,
+      dryRun: options.dryRun,
+      ghlContacts: 0,
+      coopelContacts: 0,
+      compared: 0,
+      inSync: 0,
+      findings: {
+        field_drift: 0,
+        tag_drift: 0,
+        missing_on_coopel: 0,
+        coopel_only: 0,
+        stale_link: 0,
+      },
+      differences: 0,
+      repaired: 0,
+      failed: 0,
+      ghlRequests: 0,
+      coopelRequests: 0,
+      durationMs: 0,
+    };
   }
 
-  /** Returns per-field hashes of a Coopel record in the comparable form. */
-  coopelHashes(record: CoopelRecord): Promise<Record<string, string>> {
-    return comparableHashes(
-      "coopel",
-      record,
-      this.options.forward,
-      this.options.reverse,
-    );
-  }
+  private ghlContext = (): CallContext => ({
+    requests: this.ghlRequests,
+    priority: "background",
+  });
 
-  /** Reads a GHL contact as it is now; null when GHL reports it missing. */
-  readGhl(
-    locationId: string,
-    contactId: string,
-    context: CallContext,
-  ): Promise<GhlRecord | null> {
-    return this.options.ghl.getContact(locationId, contactId, context);
-  }
+  private coopelContext = (): CallContext => ({
+    requests: this.coopelRequests,
+    priority: "background",
+  });
 
-  /** Returns per-field hashes of an enriched GHL contact in the comparable form. */
-  async ghlHashes(
-    payload: Record<string, unknown>,
-  ): Promise<Record<string, string>> {
-    return hashFields((await this.options.forward.map(payload)).fields);
+  async run(): Promise<ReconcileSummary> {
+    const started = this.now();
+    const runId = `reconcile-${started}-${Math.random().toString(36).slice(2, 10)}`;
+    try {
+      await this.compareGhlPages(runId);
+      await this.checkUnseenLinks(runId);
+      for (const ghlId of this.unlinked) await this.handleUnlinked(ghlId);
+      await this.findCoopelOnly();
+    } finally {
+      await this.options.state.clearSeen(runId);
+    }
+    this.count();
+    this.summary.durationMs = this.now() - started;
+    return { ...this.summary };
   }
 
   /**
-   * Reconciles the contact. `ghlPayload` is the GHL contact with the
-   * enricher's keys already added, or a raw GHL record when `enrich` is set.
+   * Checks and repairs one GHL contact, as a full run would: compares a
+   * linked pair, matches an unlinked contact.
    */
-  async reconcile(
-    link: Link,
-    ghlRecord: GhlRecord,
-    coopelRecord: CoopelRecord,
-    context: CallContext,
-    enrich: boolean,
-  ): Promise<ReconcileResult> {
-    const { forward, enricher, coopel, policy } = this.options;
-    const locationId = link.ghlLocationId;
-    const warnings: string[] = [];
-    const enriched = enrich
-      ? await enricher.enrich(locationId, ghlRecord, context)
-      : { payload: ghlRecord, warnings: [] };
-    warnings.push(...enriched.warnings);
-    const ghlMapped = await forward.map(enriched.payload);
-    warnings.push(...ghlMapped.warnings);
-    const ghlNow = hashFields(ghlMapped.fields);
-    const coopelNow = await this.coopelHashes(coopelRecord);
-    const ghlUpdatedAt = timeOf(ghlRecord.dateUpdated);
-    const coopelUpdatedAt = timeOf(
-      coopelRecord[this.options.coopelUpdatedAtField],
+  async syncOne(ghlId: string): Promise<"not_found" | "done" | "failed"> {
+    const { options } = this;
+    const record = await options.ghl.getContact(
+      options.locationId,
+      ghlId,
+      this.ghlContext(),
     );
-    const ghlKnown = link.ghlFieldHashes ?? link.fieldHashes;
-    const plan = planMerge({
-      coopelKnown: link.fieldHashes,
-      ghlKnown,
-      coopelNow,
-      ghlNow,
-      policy,
-      ghlUpdatedAt,
-      coopelUpdatedAt,
-    });
+    if (record === null) return "not_found";
+    const failedBefore = this.summary.failed;
+    const [link] = await options.state.getLinks("contact", options.locationId, [
+      ghlId,
+    ]);
+    if (link?.deletedAt != null) return "done";
+    try {
+      if (link?.coopelId != null) await this.comparePair(record, link);
+      else await this.handleUnlinked(ghlId);
+    } catch (error) {
+      this.fail(error, ghlId);
+    }
+    this.count();
+    return this.summary.failed > failedBefore ? "failed" : "done";
+  }
 
-    const coopelView = await this.options.reverse.map(coopelRecord);
-    const coopelValues = new Map(
-      coopelView.entries.map((entry) => [entry.coopel, entry.value]),
+  private count(): void {
+    this.ghlCounted += this.ghlRequests.splice(0).length;
+    this.coopelCounted += this.coopelRequests.splice(0).length;
+    this.summary.ghlRequests = this.ghlCounted;
+    this.summary.coopelRequests = this.coopelCounted;
+  }
+
+  private report(finding: Finding, repair: Repair | null): void {
+    this.summary.findings[finding.kind]++;
+    if (finding.kind !== "coopel_only") this.summary.differences++;
+    if (
+      repair !== null &&
+      repair !== "not_repaired" &&
+      repair !== "planned" &&
+      repair !== "sent_to_review"
+    )
+      this.summary.repaired++;
+    this.options.logger.info(
+      { ...finding, repair },
+      `reconcile: ${finding.kind.replaceAll("_", " ")}`,
     );
-    for (const conflict of plan.conflicts)
-      await logConflict(this.options, {
-        entity: "contact",
-        ghlLocationId: locationId,
-        ghlId: link.ghlId,
-        coopelAccountId: link.coopelAccountId,
-        coopelId: link.coopelId!,
-        field: conflict.field,
-        ghlValue: ghlMapped.fields[conflict.field] ?? null,
-        coopelValue: coopelValues.get(conflict.field) ?? null,
-        ghlUpdatedAt,
-        coopelUpdatedAt,
-        winner: conflict.winner,
-        rule: conflict.rule,
-        detectedAt: this.now(),
-      });
+    this.options.onFinding(finding, repair);
+  }
 
-    let newestGhlTime = ghlUpdatedAt;
-    const sentToGhl: string[] = [];
-    const updatable = allowedFields("update-contact");
-    const toGhl = coopelView.entries.filter((entry) => {
-      if (!plan.toGhl.includes(entry.coopel)) return false;
-      if (entry.ghl === null || updatable.has(entry.ghl)) return true;
-      warnings.push(
-        `${entry.coopel}: GHL's update route does not accept ${entry.ghl}, so the change stays on Coopel`,
+  /** Streams GHL contacts page by page and compares each linked one with its Coopel record. */
+  private async compareGhlPages(runId: string): Promise<void> {
+    const { options } = this;
+    for await (const page of scanGhlContacts(options.ghl, {
+      locationId: options.locationId,
+      pageLimit: options.pageLimit,
+      startAfter: null,
+      context: this.ghlContext,
+      confirmEmptyAfterMs: options.confirmEmptyAfterMs,
+    })) {
+      const ids = page.contacts.map((c) => String(c.id));
+      this.summary.ghlContacts += ids.length;
+      await options.state.markSeen(runId, ids);
+      const links = new Map(
+        (await options.state.getLinks("contact", options.locationId, ids)).map(
+          (link) => [link.ghlId, link],
+        ),
       );
-      return false;
-    });
-    if (toGhl.length > 0) {
-      const write = await this.ghlWrite(locationId, toGhl, context, warnings);
-      const fields = toGhl
-        .filter(
-          (entry) =>
-            entry.ghl !== null ||
-            Object.keys(write.customFields ?? {}).length > 0,
-        )
-        .map((entry) => entry.coopel);
-      if (Object.keys(write.fields).length > 0 || write.customFields) {
-        const hashes = pick(coopelNow, fields);
-        await this.options.store.recordWriteIntent({
-          side: "ghl",
-          accountId: locationId,
-          recordKey: link.ghlId,
-          hashes,
-          createdAt: this.now(),
-        });
-        const updated = await this.options.ghl.updateContact(
-          locationId,
-          link.ghlId,
-          write,
-          context,
-        );
-        newestGhlTime = maxTime(newestGhlTime, timeOf(updated.dateUpdated));
-        sentToGhl.push(...fields);
-      }
-    }
-
-    const sentToCoopel: string[] = [];
-    if (plan.toCoopel.length > 0) {
-      const body: Record<string, unknown> = {};
-      for (const field of plan.toCoopel)
-        body[field] = ghlMapped.fields[field] ?? null;
-      await this.options.store.recordWriteIntent({
-        side: "coopel",
-        accountId: link.coopelAccountId,
-        recordKey: link.coopelId!,
-        hashes: pick(ghlNow, plan.toCoopel),
-        createdAt: this.now(),
+      await runPool(page.contacts, options.concurrency, async (record) => {
+        const link = links.get(String(record.id));
+        if (link?.deletedAt != null) return;
+        if (!link || link.coopelId === null) {
+          this.unlinked.push(String(record.id));
+          return;
+        }
+        try {
+          await this.comparePair(record, link);
+        } catch (error) {
+          this.fail(error, String(record.id));
+        }
       });
-      await coopel.updateContact(link.coopelId!, body, context);
-      sentToCoopel.push(...plan.toCoopel);
+      this.count();
     }
+  }
 
-    const next: Link = {
-      ...link,
-      fieldHashes: {
-        ...link.fieldHashes,
-        ...coopelNow,
-        ...pick(ghlNow, sentToCoopel),
+  private fail(error: unknown, ghlId: string): void {
+    this.summary.failed++;
+    this.options.logger.error(
+      { err: error, ghlId },
+      "reconcile: checking or repairing the contact failed",
+    );
+  }
+
+  private async mapRecord(record: GhlRecord): Promise<MappedContact> {
+    const enriched = await this.options.enrich(
+      this.options.locationId,
+      record,
+      this.ghlContext(),
+    );
+    return this.options.mapping.map(enriched);
+  }
+
+  private async comparePair(record: GhlRecord, link: Link): Promise<void> {
+    const { options } = this;
+    const ghlId = String(record.id);
+    const coopelId = link.coopelId!;
+    const mapped = await this.mapRecord(record);
+    const coopelRecord = await options.coopel.getContact(
+      coopelId,
+      this.coopelContext(),
+    );
+    if (coopelRecord === null) {
+      const finding: Finding = { kind: "missing_on_coopel", ghlId, coopelId };
+      this.report(finding, await this.recreate(record, mapped, link));
+      return;
+    }
+    this.summary.compared++;
+    const fields = diffFields(mapped.fields, coopelRecord);
+    const ruleTags = new Set((link.ruleTags ?? []).map((t) => t.toLowerCase()));
+    const tags =
+      options.syncTags && mapped.tags !== null
+        ? diffTags(mapped.tags, coopelRecord.tags)
+        : { missingOnCoopel: [], extraOnCoopel: [] };
+    tags.extraOnCoopel = tags.extraOnCoopel.filter(
+      (t) => !ruleTags.has(t.toLowerCase()),
+    );
+    if (
+      fields.length === 0 &&
+      tags.missingOnCoopel.length === 0 &&
+      tags.extraOnCoopel.length === 0
+    ) {
+      this.summary.inSync++;
+      return;
+    }
+    if (fields.length > 0) {
+      const finding: Finding = { kind: "field_drift", ghlId, coopelId, fields };
+      this.report(finding, await this.fixFields(finding, mapped, link));
+    }
+    if (tags.missingOnCoopel.length > 0 || tags.extraOnCoopel.length > 0) {
+      const finding: Finding = { kind: "tag_drift", ghlId, coopelId, ...tags };
+      this.report(finding, await this.fixTags(finding));
+    }
+  }
+
+  private get writes(): boolean {
+    return this.options.repair && !this.options.dryRun;
+  }
+
+  private plan(): Repair | null {
+    return this.options.repair ? "planned" : null;
+  }
+
+  private async fixFields(
+    finding: Extract<Finding, { kind: "field_drift" }>,
+    mapped: MappedContact,
+    link: Link,
+  ): Promise<Repair | null> {
+    if (!this.writes) return this.plan();
+    const body: CoopelRecord = {};
+    for (const drift of finding.fields) body[drift.field] = drift.ghl;
+    await withRetries(() =>
+      this.options.coopel.updateContact(
+        finding.coopelId,
+        body,
+        this.coopelContext(),
+      ),
+    );
+    await this.options.state.saveLinks([
+      {
+        ...link,
+        fieldHashes: mergeHashes(link.fieldHashes, mapped.fields),
+        updatedAt: this.now(),
       },
-      ghlFieldHashes: {
-        ...ghlKnown,
-        ...ghlNow,
-        ...pick(coopelNow, sentToGhl),
+    ]);
+    return "updated";
+  }
+
+  private async fixTags(
+    finding: Extract<Finding, { kind: "tag_drift" }>,
+  ): Promise<Repair | null> {
+    if (!this.writes) return this.plan();
+    const { coopel } = this.options;
+    const context = this.coopelContext();
+    if (finding.missingOnCoopel.length > 0 && coopel.supports("add_tags"))
+      await withRetries(() =>
+        coopel.addTags(finding.coopelId, finding.missingOnCoopel, context),
+      );
+    if (finding.extraOnCoopel.length > 0 && coopel.supports("remove_tags"))
+      await withRetries(() =>
+        coopel.removeTags(finding.coopelId, finding.extraOnCoopel, context),
+      );
+    return "tags_fixed";
+  }
+
+  /** Creates a linked contact whose Coopel record is gone, unless a lookup by external id finds it first. */
+  private async recreate(
+    record: GhlRecord,
+    mapped: MappedContact,
+    link: Link,
+  ): Promise<Repair | null> {
+    if (!this.writes) return this.plan();
+    const ghlId = String(record.id);
+    const source = new CoopelLookupSource(
+      this.options.coopel,
+      this.coopelContext,
+    );
+    const found = await source.byExternalId(ghlId);
+    let coopelId: string;
+    let after: CoopelRecord;
+    if (found) {
+      coopelId = found.id;
+      after = found.record;
+    } else {
+      const body = createBody(
+        mapped,
+        ghlId,
+        this.options.coopel,
+        this.options.syncTags && this.options.mapping.tagsOnCreate,
+      );
+      const created = await withRetries(() =>
+        this.options.coopel.createContact(body, this.coopelContext()),
+      );
+      coopelId = created.id;
+      after = { ...body, ...created.record };
+    }
+    await this.options.state.saveLinks([
+      {
+        ...contactLink({
+          locationId: this.options.locationId,
+          ghlId,
+          coopelAccountId: this.options.coopel.accountId,
+          coopelId,
+          mapped,
+          record: after,
+          sourceUpdatedAt: updatedAtOf(record),
+          now: this.now(),
+        }),
+        ruleTags: link.ruleTags,
       },
-      sourceUpdatedAt: maxTime(link.sourceUpdatedAt ?? null, newestGhlTime),
-      updatedAt: this.now(),
-    };
-    return {
-      link: next,
-      sentToGhl,
-      sentToCoopel,
-      conflicts: plan.conflicts.length,
-      warnings,
-    };
+    ]);
+    return found ? "linked" : "created";
+  }
+
+  /** Checks, page by page, the links whose GHL contact the scan did not return. */
+  private async checkUnseenLinks(runId: string): Promise<void> {
+    let after: string | null = null;
+    for (;;) {
+      const links = await this.options.state.listUnseenLinks(
+        runId,
+        this.options.locationId,
+        after,
+        200,
+      );
+      if (links.length === 0) return;
+      after = links[links.length - 1]!.ghlId;
+      for (const link of links) {
+        try {
+          await this.checkStale(link);
+        } catch (error) {
+          this.fail(error, link.ghlId);
+        }
+      }
+      this.count();
+    }
   }
 
   /**
-   * Builds a GHL write from reverse-mapped entries, resolving custom field
-   * selectors to ids through the location's definitions. A selector that
-   * matches no definition is left out with a warning.
+   * A link whose contact the scan did not return: a direct read decides,
+   * because search is eventually consistent. A contact that is gone
+   * (deleted, or merged into another) marks the link stale, and the
+   * survivor is searched by the email and phone of the linked Coopel
+   * record. A survivor found gets the link; with none, the delete policy
+   * applies. A contact is never created again on either side.
    */
-  async ghlWrite(
-    locationId: string,
-    entries: {
-      ghl: string | null;
-      customField: string | null;
-      value: unknown;
-    }[],
-    context: CallContext,
-    warnings: string[],
-  ): Promise<GhlContactWrite> {
-    const write: GhlContactWrite = { fields: {} };
-    const custom = entries.filter((entry) => entry.customField !== null);
-    const definitions =
-      custom.length > 0
-        ? await this.options.enricher.definitionsFor(locationId, context)
-        : [];
-    for (const entry of entries) {
-      if (entry.ghl !== null) {
-        write.fields[entry.ghl] = entry.value;
-        continue;
-      }
-      const definition = findDefinition(definitions, entry.customField!);
-      if (definition === undefined) {
-        warnings.push(
-          `custom field ${entry.customField} not found in GHL location ${locationId}; its value was not written`,
-        );
-        continue;
-      }
-      write.customFields ??= {};
-      write.customFields[definition.id] = entry.value;
+  private async checkStale(link: Link): Promise<void> {
+    const { options } = this;
+    const ghlRecord = await options.ghl.getContact(
+      options.locationId,
+      link.ghlId,
+      this.ghlContext(),
+    );
+    if (ghlRecord !== null) {
+      // The scan missed it; compare it now.
+      await this.comparePair(ghlRecord, link);
+      return;
     }
-    return write;
+    const coopelId = link.coopelId!;
+    const coopelRecord = await options.coopel.getContact(
+      coopelId,
+      this.coopelContext(),
+    );
+    const survivor = coopelRecord
+      ? await this.findSurvivor(coopelRecord, link.ghlId)
+      : null;
+    const finding: Finding = {
+      kind: "stale_link",
+      ghlId: link.ghlId,
+      coopelId,
+      survivor: survivor === null ? null : String(survivor.id),
+    };
+    if (!this.writes) {
+      this.report(finding, this.plan());
+      return;
+    }
+    if (survivor !== null) {
+      const survivorId = String(survivor.id);
+      const mapped = await this.mapRecord(survivor);
+      await options.state.moveLink(link.ghlId, {
+        ...link,
+        ghlId: survivorId,
+        fieldHashes: {},
+        sourceUpdatedAt: updatedAtOf(survivor),
+        tags: mapped.tags,
+        updatedAt: this.now(),
+      });
+      this.report(finding, "link_moved");
+      // The survivor's own fields may differ from the record it replaced.
+      const moved = await options.state.getLinks(
+        "contact",
+        options.locationId,
+        [survivorId],
+      );
+      if (moved[0]) await this.comparePair(survivor, moved[0]);
+      return;
+    }
+    await this.applyDeletePolicy(link, coopelRecord !== null);
+    this.report(finding, "delete_policy_applied");
   }
-}
 
-function pick(
-  hashes: Record<string, string>,
-  fields: string[],
-): Record<string, string> {
-  const picked: Record<string, string> = {};
-  for (const field of fields)
-    if (hashes[field] !== undefined) picked[field] = hashes[field];
-  return picked;
-}
+  /** The one GHL contact, not linked yet, with the email or else the phone of the Coopel record. */
+  private async findSurvivor(
+    coopelRecord: CoopelRecord,
+    goneId: string,
+  ): Promise<GhlRecord | null> {
+    const { options } = this;
+    const lookups: { field: string; value: unknown }[] = [];
+    const email = normaliseValue("email", coopelRecord.email);
+    const phone = normaliseValue("phone", coopelRecord.phone);
+    if (typeof email === "string")
+      lookups.push({ field: "email", value: email });
+    if (typeof phone === "string")
+      lookups.push({ field: "phone", value: phone });
+    for (const lookup of lookups) {
+      const { contacts } = await options.ghl.searchContacts(
+        options.locationId,
+        {
+          pageLimit: 10,
+          filters: [
+            { field: lookup.field, operator: "eq", value: lookup.value },
+          ],
+        },
+        this.ghlContext(),
+      );
+      const others = contacts.filter((c) => String(c.id) !== goneId);
+      if (others.length !== 1) continue;
+      const [candidate] = others;
+      const linked = await options.state.getLinks(
+        "contact",
+        options.locationId,
+        [String(candidate!.id)],
+      );
+      if (linked.length === 0 || linked[0]!.deletedAt !== null)
+        return candidate!;
+    }
+    return null;
+  }
 
-function maxTime(a: number | null, b: number | null): number | null {
-  if (a === null) return b;
-  if (b === null) return a;
-  return Math.max(a, b);
+  private async applyDeletePolicy(link: Link, exists: boolean): Promise<void> {
+    const { coopel, deletePolicy } = this.options;
+    const coopelId = link.coopelId!;
+    if (exists && deletePolicy.policy === "delete") {
+      try {
+        await withRetries(() =>
+          coopel.deleteContact(coopelId, this.coopelContext()),
+        );
+      } catch (error) {
+        if (!(error instanceof ApiError && error.status === 404)) throw error;
+      }
+    }
+    if (exists && deletePolicy.policy === "mark")
+      await withRetries(() =>
+        coopel.updateContact(
+          coopelId,
+          { [deletePolicy.mark_field]: deletePolicy.mark_value },
+          this.coopelContext(),
+        ),
+      );
+    await this.options.state.saveLinks([
+      { ...link, deletedAt: this.now(), updatedAt: this.now() },
+    ]);
+  }
+
+  /** A GHL contact without a link: matched per record, then linked, created or sent to review. */
+  private async handleUnlinked(ghlId: string): Promise<void> {
+    const { options } = this;
+    try {
+      const [link] = await options.state.getLinks(
+        "contact",
+        options.locationId,
+        [ghlId],
+      );
+      if (link?.coopelId != null && link.deletedAt === null) return;
+      const record = await options.ghl.getContact(
+        options.locationId,
+        ghlId,
+        this.ghlContext(),
+      );
+      if (record === null) return;
+      const finding: Finding = {
+        kind: "missing_on_coopel",
+        ghlId,
+        coopelId: null,
+      };
+      if (!this.writes) {
+        this.report(finding, this.plan());
+        return;
+      }
+      const mapped = await this.mapRecord(record);
+      const source = new CoopelLookupSource(options.coopel, this.coopelContext);
+      const owners = new Map<string, string>();
+      const withOwners = async <T extends { id: string }>(
+        candidates: T[],
+      ): Promise<T[]> => {
+        for (const [coopelId, owner] of await this.owners(candidates))
+          owners.set(coopelId, owner);
+        return candidates;
+      };
+      const decision = await matchContact(
+        {
+          ghlId,
+          fields: mapped.fields,
+          emailSharedInGhl: false,
+          phoneSharedInGhl: false,
+          linkedTo: (coopelId) => owners.get(coopelId) ?? null,
+          externalIdField: options.coopel.externalIdField,
+        },
+        {
+          byExternalId: (id) => source.byExternalId(id),
+          byEmail: async (email) => withOwners(await source.byEmail(email)),
+          byPhone: async (phone) => withOwners(await source.byPhone(phone)),
+        },
+      );
+      if (decision.kind === "review") {
+        await options.state.addReviewItems([
+          {
+            ghlLocationId: options.locationId,
+            ghl: summariseGhl(record),
+            reason: decision.reason,
+            candidates: decision.candidates.map(summariseCoopel),
+          },
+        ]);
+        this.report(finding, "sent_to_review");
+        return;
+      }
+      if (decision.kind === "create") {
+        const fakeLink: Link = {
+          entity: "contact",
+          ghlLocationId: options.locationId,
+          ghlId,
+          coopelAccountId: options.coopel.accountId,
+          coopelId: null,
+          fieldHashes: {},
+          deletedAt: null,
+          updatedAt: this.now(),
+        };
+        this.report(finding, await this.recreate(record, mapped, fakeLink));
+        return;
+      }
+      const body: CoopelRecord = {};
+      for (const drift of diffFields(mapped.fields, decision.coopel.record))
+        body[drift.field] = drift.ghl;
+      const field = options.coopel.externalIdField;
+      if (field) body[field] = ghlId;
+      await withRetries(() =>
+        options.coopel.updateContact(
+          decision.coopel.id,
+          body,
+          this.coopelContext(),
+        ),
+      );
+      const after = { ...decision.coopel.record, ...body };
+      await options.state.saveLinks([
+        contactLink({
+          locationId: options.locationId,
+          ghlId,
+          coopelAccountId: options.coopel.accountId,
+          coopelId: decision.coopel.id,
+          mapped,
+          record: after,
+          sourceUpdatedAt: updatedAtOf(record),
+          now: this.now(),
+        }),
+      ]);
+      this.report(finding, "linked");
+    } catch (error) {
+      this.fail(error, ghlId);
+    }
+  }
+
+  /** The GHL id that each linked candidate belongs to. */
+  private async owners(
+    candidates: { id: string }[],
+  ): Promise<Map<string, string>> {
+    if (candidates.length === 0) return new Map();
+    const links = await this.options.state.getLinksByCoopelIds(
+      "contact",
+      this.options.coopel.accountId,
+      candidates.map((c) => c.id),
+    );
+    return new Map(
+      links
+        .filter((l) => l.deletedAt === null && l.coopelId !== null)
+        .map((l) => [l.coopelId!, l.ghlId]),
+    );
+  }
+
+  /** Streams Coopel's list and reports contacts that no link points at. */
+  private async findCoopelOnly(): Promise<void> {
+    const { coopel, state } = this.options;
+    let cursor: string | null = null;
+    do {
+      const page = await coopel.listContacts(
+        { cursor, limit: this.options.coopelPageSize },
+        this.coopelContext(),
+      );
+      this.summary.coopelContacts += page.contacts.length;
+      const linked = new Set(
+        (
+          await state.getLinksByCoopelIds(
+            "contact",
+            coopel.accountId,
+            page.contacts.map((c) => c.id),
+          )
+        ).map((l) => l.coopelId),
+      );
+      for (const contact of page.contacts)
+        if (!linked.has(contact.id))
+          this.report({ kind: "coopel_only", coopelId: contact.id }, null);
+      cursor = page.nextCursor;
+      this.count();
+    } while (cursor !== null);
+  }
 }

@@ -5,6 +5,7 @@ import type {
   GhlCreateResult,
   GhlCustomFieldDefinition,
   GhlRecord,
+  GhlSearchBody,
 } from "../engine/ports.js";
 import {
   RateLimitDeferral,
@@ -62,6 +63,15 @@ export class BudgetedGhlApi implements GhlApi {
   ): Promise<GhlRecord[]> {
     await this.take(locationId);
     return this.api.searchTasks(locationId, query, context);
+  }
+
+  async searchContacts(
+    locationId: string,
+    body: GhlSearchBody,
+    context: CallContext,
+  ): Promise<{ contacts: GhlRecord[]; total: number | null }> {
+    await this.take(locationId);
+    return this.api.searchContacts(locationId, body, context);
   }
 
   async listCustomFields(

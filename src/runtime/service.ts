@@ -19,7 +19,7 @@ import {
 } from "../engine/engine.js";
 import { NoteSync } from "../engine/note-sync.js";
 import { CoopelContactSync } from "../engine/coopel-contact-sync.js";
-import { ContactReconciler } from "../engine/reconcile.js";
+import { ContactReconciler } from "../engine/two-way-merge.js";
 import type { TwoWayOptions } from "../engine/two-way.js";
 import {
   moneyFieldProblems,
@@ -29,9 +29,12 @@ import { registerCoopelWebhookRoute } from "../server/coopel-webhook-route.js";
 import { CoopelPoller } from "../engine/coopel-poll.js";
 import { TagRules } from "../engine/tag-rules.js";
 import { TaskPoller } from "../engine/task-poll.js";
+import { ContactPoller } from "../engine/contact-poll.js";
+import { DailyBudgetTracker } from "../ratelimit/daily-remaining.js";
 import { TaskSync } from "../engine/task-sync.js";
 import { ContactEnricher } from "../mapping/contact-enrichment.js";
 import type {
+  Completion,
   CoopelClient,
   GhlApi,
   Logger,
@@ -39,6 +42,8 @@ import type {
   Store,
   TwoWayStore,
 } from "../engine/ports.js";
+import { DryRunCoopelClient } from "../connectors/coopel/dry-run.js";
+import { DryRunGhlApi } from "../connectors/ghl/dry-run.js";
 import { Worker } from "../engine/worker.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
 import { PostgresQueue } from "../queue/postgres-queue.js";
@@ -60,13 +65,15 @@ import { postgresLimiterFactory } from "../ratelimit/postgres-store.js";
 import { SqliteTwoWayStore } from "../store/sqlite/two-way.js";
 import { PostgresTwoWayStore } from "../store/postgres/two-way.js";
 import type { GhlTokenSource } from "../connectors/ghl/client.js";
-import type { ConnectionStore } from "../engine/ports.js";
+import type { ConnectionStore, SyncState } from "../engine/ports.js";
 import { registerAdminAuth } from "../security/admin-auth.js";
 import {
   registerConnectionRoutes,
   registerOAuthRoutes,
 } from "../server/oauth-routes.js";
 import { SqliteConnectionStore } from "../store/sqlite/connections.js";
+import { SqliteSyncState } from "../store/sqlite/sync-state.js";
+import { PostgresSyncState } from "../store/postgres/sync-state.js";
 import { openGhlAccess, type GhlAccess } from "./ghl-access.js";
 import { loadWebhookKeys } from "./keys.js";
 import { LocationPauses } from "./location-pauses.js";
@@ -96,6 +103,8 @@ export interface Service {
   coopelPoller: CoopelPoller | null;
   /** Reverse link lookups, write intents, the conflict log and poll cursors. */
   twoWay: TwoWayStore;
+  /** Polls contacts for changes whose webhook was lost; null when no worker runs. */
+  contactPoller: ContactPoller | null;
   metrics: Metrics;
   close(graceMs?: number): Promise<void>;
 }
@@ -134,6 +143,8 @@ export interface Storage {
   /** Reverse link lookups, write intents, the conflict log and poll cursors. */
   twoWay: TwoWayStore;
   connections: ConnectionStore;
+  /** Cursors, the review list and direct link writes of backfill and reconcile. */
+  syncState: SyncState;
   /** Description of where the data lives, for the start-up log. */
   dataLocation: string;
   /** Schema versions this start applied; empty when the schema was current. */
@@ -171,6 +182,7 @@ export async function openStorage(
       queue: new PostgresQueue(pool, { url }),
       twoWay: new PostgresTwoWayStore(pool),
       connections: new PostgresConnectionStore(pool),
+      syncState: new PostgresSyncState(pool),
       dataLocation: `PostgreSQL ${redactPostgresUrl(url)}`,
       migrated,
       limiterFactory: postgresLimiterFactory(pool),
@@ -183,6 +195,7 @@ export async function openStorage(
     queue: new SqliteQueue(db),
     twoWay: new SqliteTwoWayStore(db),
     connections: new SqliteConnectionStore(db),
+    syncState: new SqliteSyncState(db),
     dataLocation: `SQLite file ${file}`,
     migrated: [],
   };
@@ -501,8 +514,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   registerSecretValues(configSecrets(config));
   const writesGhl = config.sync.contacts.direction !== "ghl_to_coopel";
   const reverse = writesGhl ? checkTwoWayConfig(config) : null;
-  const { store, queue, connections, twoWay, dataLocation, limiterFactory } =
-    await openStorage(config, baseDir);
+  const {
+    store,
+    queue,
+    connections,
+    twoWay,
+    syncState,
+    dataLocation,
+    limiterFactory,
+  } = await openStorage(config, baseDir);
   // One limiter for every client of this process, so that they share each budget.
   const rateLimiter = createRateLimiter(config, limiterFactory);
   let ghl: GhlAccess;
@@ -554,10 +574,17 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     ...(config.sync.tasks.enabled ? TASK_EVENT_TYPES : []),
     ...(config.sync.notes.enabled ? NOTE_EVENT_TYPES : []),
   ]);
-  const coopel = new CoopelRestClient(
+  const restCoopel = new CoopelRestClient(
     config.coopel,
     config.coopel.rate_limit === null ? undefined : rateLimiter,
   );
+  const coopel: CoopelClient = config.dry_run
+    ? new DryRunCoopelClient(restCoopel, logger)
+    : restCoopel;
+  if (config.dry_run)
+    logger.warn(
+      "dry_run is on: every write to Coopel and GHL is logged as a plan and not sent, and events end as skipped (reason dry_run) without storing links",
+    );
   reportMissingRoutes(config, logger);
   if (options.receiveWebhooks ?? true)
     registerGhlWebhookRoute(server, {
@@ -629,17 +656,29 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   let worker: Worker | null = null;
   let taskPoller: TaskPoller | null = null;
   let coopelPoller: CoopelPoller | null = null;
+  let contactPoller: ContactPoller | null = null;
   if (options.runWorker ?? config.worker.enabled) {
     // NOTE: GHL reads reuse coopel.timeout_ms; the ghl section has no timeout of its own yet.
-    const ghlApi = new GhlRestApi(
+    const dailyBudget = new DailyBudgetTracker();
+    const restGhl = new GhlRestApi(
       new GhlHttpClient({
         baseUrl: config.ghl.base_url,
         apiVersion: config.ghl.api_version,
         timeoutMs: config.coopel.timeout_ms,
         tokens: ghl.tokens,
-        rateLimiter,
+        rateLimiter: {
+          acquire: (account, priority) =>
+            rateLimiter.acquire(account, priority),
+          observe: (account, headers) => {
+            rateLimiter.observe(account, headers);
+            dailyBudget.observe(account, headers);
+          },
+        },
       }),
     );
+    const ghlApi: GhlApi = config.dry_run
+      ? new DryRunGhlApi(restGhl, logger)
+      : restGhl;
     if (reverse) {
       try {
         await checkMoneyFields(config, reverse, ghlApi, logger);
@@ -669,7 +708,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         store: twoWay,
         logger,
         accountId: config.coopel.account_id,
-        list: (query, context) => coopel.listContactsPage(query, context),
+        list: (query, context) => restCoopel.listContactsPage(query, context),
         intervalMs: polling.interval_ms,
         pageSize: polling.page_size,
         overlapMs: polling.overlap_ms,
@@ -697,9 +736,27 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       });
       if (config.sync.tasks.poll_minutes > 0) taskPoller.start();
     }
+    if (config.sync.contacts.enabled) {
+      contactPoller = new ContactPoller({
+        queue,
+        ghl: ghlApi,
+        state: syncState,
+        logger,
+        locations: () => contactPollSchedule(config, syncs),
+        overlapMs: config.polling.overlap_ms,
+        pageSize: config.polling.page_size,
+        maxPages: config.polling.max_pages,
+        budgetLow: (id) =>
+          (dailyBudget.remainingShare(id) ?? 1) <
+          config.polling.min_daily_remaining,
+      });
+      if (contactPollSchedule(config, syncs).length > 0) contactPoller.start();
+    }
     worker = new Worker({
       queue,
-      handle: (job) => engine.handle(job),
+      handle: config.dry_run
+        ? async (job) => dryRunCompletion(await engine.handle(job))
+        : (job) => engine.handle(job),
       logger,
       concurrency: config.worker.concurrency,
       leaseMs: config.worker.lease_ms,
@@ -761,6 +818,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     taskPoller,
     coopelPoller,
     twoWay,
+    contactPoller,
     metrics,
     async close(graceMs = 10_000) {
       if (closed) return;
@@ -769,6 +827,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       ghl.stop();
       await taskPoller?.stop();
       await coopelPoller?.stop();
+      await contactPoller?.stop();
       await server.close();
       await worker?.stop(graceMs);
       await queue.close();
@@ -791,6 +850,39 @@ function startContactCounts(store: Store, logger: Logger): NodeJS.Timeout {
   const timer = setInterval(record, CONTACT_COUNT_INTERVAL_MS);
   timer.unref();
   return timer;
+}
+
+/** The locations whose contacts are polled, each with its interval. */
+export function contactPollSchedule(
+  config: Config,
+  syncs: (locationId: string, entity: Entity) => boolean,
+): { id: string; intervalMs: number }[] {
+  return config.ghl.locations
+    .filter((l) => !l.paused && syncs(l.id, "contacts"))
+    .map((l) => ({
+      id: l.id,
+      intervalMs:
+        (l.contacts_poll_minutes ?? config.polling.contacts_minutes) * 60_000,
+    }))
+    .filter((l) => l.intervalMs > 0);
+}
+
+/**
+ * A dry run's job ends as skipped with reason `dry_run` and stores no links,
+ * because the planned creates have no real ids. Its planned writes stay in
+ * the log.
+ */
+function dryRunCompletion(completion: Completion): Completion {
+  return {
+    ...completion,
+    outcome: "skipped",
+    reason: "dry_run",
+    links: [],
+    warnings: [
+      ...completion.warnings,
+      `dry run: planned outcome ${completion.outcome} (${completion.reason ?? "no reason"})`,
+    ],
+  };
 }
 
 /** Collects every secret value in the config, so that log lines can never show one. */

@@ -7,7 +7,7 @@ import {
   type GhlContact,
 } from "./ghl-contact-fields.js";
 import { GhlApiError, unprocessable } from "./ghl-errors.js";
-import { searchContacts } from "./ghl-search.js";
+import { searchContacts, type SearchFaultState } from "./ghl-search.js";
 import type { GhlStore } from "./ghl-store.js";
 
 /** Returns the location that the request's access token belongs to (set by the auth hook). */
@@ -66,6 +66,7 @@ export function registerGhlContactRoutes(
   app: FastifyInstance,
   store: GhlStore,
   locationOf: LocationOf,
+  searchFaults?: SearchFaultState,
 ): void {
   app.post("/contacts/", (request, reply) => {
     const input = validateContactInput(request.body, CREATE_FIELDS);
@@ -109,7 +110,9 @@ export function registerGhlContactRoutes(
   app.post("/contacts/search", (request) => {
     const body = (request.body ?? {}) as Record<string, unknown>;
     const locationId = requireLocation(request, locationOf, body.locationId);
-    return searchContacts(store.contacts.get(locationId)?.values() ?? [], body);
+    const search = () =>
+      searchContacts(store.contacts.get(locationId)?.values() ?? [], body);
+    return searchFaults ? searchFaults.apply(search) : search();
   });
 
   app.get<{ Querystring: Record<string, string | undefined> }>(

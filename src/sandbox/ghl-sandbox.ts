@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
 import type { FaultConfig } from "./faults.js";
+import { SearchFaultState, type SearchFaults } from "./ghl-search.js";
 import {
   CREATE_FIELDS,
   validateContactInput,
@@ -53,6 +54,8 @@ export interface GhlSandboxOptions extends SandboxServerOptions {
   oauth?: GhlOAuthOptions;
   /** Per-location request budgets; default none (no limit and no rate-limit headers). */
   rateLimits?: GhlRateLimits;
+  /** Pagination faults of the contact search; also settable with `setSearchFaults` or `PUT /_sandbox/search-faults`. */
+  searchFaults?: SearchFaults;
 }
 
 /** A running GHL sandbox, its in-memory state and helpers that act as a GHL user or as GHL itself. */
@@ -74,6 +77,10 @@ export interface GhlSandbox {
   /** Counts requests by method (`*` for any) and route template, concrete path or RegExp on the path. */
   countRequests(method: string, pattern?: RequestPattern): number;
   setFaults(faults: FaultConfig | undefined): void;
+  /** Replaces the contact search's pagination faults; undefined removes them. */
+  setSearchFaults(faults: SearchFaults | undefined): void;
+  /** Merges contact `fromId` into `intoId` as a GHL user would; `fromId` then reads as not found. Returns the survivor. */
+  mergeContact(locationId: string, fromId: string, intoId: string): GhlContact;
   /** Adds a contact custom field definition to a location, as an admin in GHL would. */
   addCustomField(
     locationId: string,
@@ -162,6 +169,8 @@ export async function startGhlSandbox(
   }
   const keys = loadSandboxSigningKeys();
   const { app, requestLog, faults } = createSandboxServer(options);
+  const searchFaults = new SearchFaultState();
+  searchFaults.set(options.searchFaults);
   const store = new GhlStore(options.locations);
   const locationData = new GhlLocationData();
   const oauth = new GhlOAuthServer(options.oauth);
@@ -262,7 +271,8 @@ export async function startGhlSandbox(
   });
   oauth.register(app);
   registerCompanyRoutes(app, oauth, (request) => requestCompanies.get(request));
-  registerGhlContactRoutes(app, store, locationOf);
+  registerGhlContactRoutes(app, store, locationOf, searchFaults);
+  registerSearchAdminRoutes(app, store, searchFaults);
   registerGhlRecordRoutes(app, store, locationOf);
   registerGhlLocationRoutes(app, store, locationData, locationOf);
 
@@ -283,6 +293,9 @@ export async function startGhlSandbox(
     requests: requestLog.entries,
     countRequests: (method, pattern) => requestLog.count(method, pattern),
     setFaults: (config) => faults.setConfig(config),
+    setSearchFaults: (config) => searchFaults.set(config),
+    mergeContact: (locationId, fromId, intoId) =>
+      structuredClone(store.mergeContact(locationId, fromId, intoId)),
     reset: () => {
       store.clear();
       locationData.clear();
@@ -339,6 +352,51 @@ export async function startGhlSandbox(
       await app.close();
     },
   };
+}
+
+/**
+ * Adds `GET`/`PUT /_sandbox/search-faults` (a SearchFaults body replaces
+ * the search's pagination faults, `null` removes them) and `POST
+ * /_sandbox/merge` (`{locationId, fromId, intoId}` merges two contacts).
+ */
+function registerSearchAdminRoutes(
+  app: FastifyInstance,
+  store: GhlStore,
+  searchFaults: SearchFaultState,
+): void {
+  app.get(`${SANDBOX_ADMIN_PREFIX}search-faults`, () => ({
+    searchFaults: searchFaults.faults,
+  }));
+  app.put(`${SANDBOX_ADMIN_PREFIX}search-faults`, (request, reply) => {
+    const body = request.body as SearchFaults | null | undefined;
+    try {
+      if (body !== null && (typeof body !== "object" || body === undefined))
+        throw new RangeError(
+          'send a JSON object {"wrongTotal"?, "repeatCursorFrom"?, "emptyPageAt"?}, or null to remove the faults',
+        );
+      searchFaults.set(body ?? undefined);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      return reply
+        .code(400)
+        .send({ error: "invalid_search_faults", message: error.message });
+    }
+    return { searchFaults: searchFaults.faults };
+  });
+  app.post(`${SANDBOX_ADMIN_PREFIX}merge`, (request, reply) => {
+    const body = (request.body ?? {}) as Record<string, unknown>;
+    const { locationId, fromId, intoId } = body;
+    if (
+      typeof locationId !== "string" ||
+      typeof fromId !== "string" ||
+      typeof intoId !== "string"
+    )
+      return reply.code(400).send({
+        error: "invalid_merge",
+        message: "send {locationId, fromId, intoId} as strings",
+      });
+    return { contact: store.mergeContact(locationId, fromId, intoId) };
+  });
 }
 
 /** Adds the agency routes that turn a company token into location tokens. */

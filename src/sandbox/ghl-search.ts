@@ -242,3 +242,78 @@ function matchesRange(
     (lt === undefined || compareValues(value, lt) < 0)
   );
 }
+
+/**
+ * Pagination faults of `POST /contacts/search`, as a client of the real API
+ * may meet them. Request numbers count search requests from the moment the
+ * faults were set, starting at 1.
+ */
+export interface SearchFaults {
+  /** Reported as `total` instead of the real count. */
+  wrongTotal?: number;
+  /** From this request on, every answer repeats the previous page, so its last cursor repeats. */
+  repeatCursorFrom?: number;
+  /** This request gets an empty page once; asking again gets the real page. */
+  emptyPageAt?: number;
+}
+
+/** Applies SearchFaults to search answers; counts requests since the faults were set. */
+export class SearchFaultState {
+  #faults: SearchFaults = {};
+  #requests = 0;
+  #previous: { contacts: GhlSearchHit[]; total: number } | null = null;
+
+  get faults(): SearchFaults {
+    return { ...this.#faults };
+  }
+
+  /** Replaces the faults and restarts the request count; throws RangeError on an invalid setting. */
+  set(faults: SearchFaults | undefined): void {
+    for (const [key, value] of Object.entries(faults ?? {})) {
+      if (!["wrongTotal", "repeatCursorFrom", "emptyPageAt"].includes(key))
+        throw new RangeError(
+          `unknown search fault "${key}"; use wrongTotal, repeatCursorFrom or emptyPageAt`,
+        );
+      if (typeof value !== "number" || !Number.isInteger(value) || value < 0)
+        throw new RangeError(
+          `search fault ${key} must be a whole number of at least 0, got ${JSON.stringify(value)}`,
+        );
+    }
+    this.#faults = { ...(faults ?? {}) };
+    this.#requests = 0;
+    this.#previous = null;
+  }
+
+  /** Runs one search through the faults. */
+  apply(search: () => { contacts: GhlSearchHit[]; total: number }): {
+    contacts: GhlSearchHit[];
+    total: number;
+  } {
+    const number = ++this.#requests;
+    const faults = this.#faults;
+    let result: { contacts: GhlSearchHit[]; total: number };
+    if (
+      faults.repeatCursorFrom !== undefined &&
+      number >= faults.repeatCursorFrom &&
+      this.#previous !== null
+    ) {
+      result = structuredClone(this.#previous);
+    } else if (faults.emptyPageAt === number) {
+      result = { contacts: [], total: search().total };
+      // The empty page is not remembered, so a repeat request gets the real one.
+      return this.withTotal(result);
+    } else {
+      result = search();
+    }
+    this.#previous = result;
+    return this.withTotal(result);
+  }
+
+  private withTotal(result: { contacts: GhlSearchHit[]; total: number }): {
+    contacts: GhlSearchHit[];
+    total: number;
+  } {
+    const wrong = this.#faults.wrongTotal;
+    return wrong === undefined ? result : { ...result, total: wrong };
+  }
+}

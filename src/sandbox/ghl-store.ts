@@ -215,6 +215,30 @@ export class GhlStore {
     return contact;
   }
 
+  /**
+   * Merges contact `fromId` into `intoId`, as a person merging duplicates in
+   * GHL would: the survivor keeps its values, takes the merged contact's
+   * values for fields it lacks and the union of the tags, and the merged
+   * contact is removed, so reading it answers "not found".
+   * NOTE: how the real API answers for a merged-away id is not documented;
+   * the sandbox answers as for a deleted contact.
+   */
+  mergeContact(locationId: string, fromId: string, intoId: string): GhlContact {
+    if (fromId === intoId)
+      throw new Error(`cannot merge contact ${fromId} into itself`);
+    const from = this.getContact(locationId, fromId);
+    const into = structuredClone(this.getContact(locationId, intoId));
+    const record = into as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(from))
+      if (record[key] === undefined || record[key] === "") record[key] = value;
+    into.id = intoId;
+    into.tags = normaliseTags([...into.tags, ...from.tags]);
+    into.dateUpdated = nextTimestamp(into.dateUpdated);
+    this.#locationContacts(locationId).set(intoId, into);
+    this.deleteContact(locationId, fromId);
+    return into;
+  }
+
   /** Adds tags and returns the full list. */
   addTags(locationId: string, id: string, tags: string[]): string[] {
     const contact = this.getContact(locationId, id);

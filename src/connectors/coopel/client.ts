@@ -150,6 +150,29 @@ export class CoopelRestClient implements CoopelClient {
     return { contacts, nextCursor };
   }
 
+  /** Reads one page of the contact list by cursor, each contact with its id. */
+  async listContacts(
+    page: { cursor: string | null; limit: number },
+    context: CallContext,
+  ): Promise<{
+    contacts: { id: string; record: CoopelRecord }[];
+    nextCursor: string | null;
+  }> {
+    const query: Record<string, string> = { limit: String(page.limit) };
+    if (page.cursor !== null) query.cursor = page.cursor;
+    const { contacts, nextCursor } = await this.listContactsPage(
+      query,
+      context,
+    );
+    return {
+      contacts: contacts.map((record) => ({
+        id: this.idOf(record, "list_contacts"),
+        record,
+      })),
+      nextCursor,
+    };
+  }
+
   supports(operation: CoopelOperation): boolean {
     return this.config.routes[operation] !== null;
   }

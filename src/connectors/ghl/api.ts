@@ -6,6 +6,7 @@ import type {
   GhlCreateResult,
   GhlCustomFieldDefinition,
   GhlRecord,
+  GhlSearchBody,
 } from "../../engine/ports.js";
 import {
   stripToAllowList,
@@ -78,6 +79,24 @@ export class GhlRestApi implements GhlApi {
       { body, context },
     );
     return recordsIn(response, "tasks");
+  }
+
+  async searchContacts(
+    locationId: string,
+    body: GhlSearchBody,
+    context: CallContext,
+  ): Promise<{ contacts: GhlRecord[]; total: number | null }> {
+    const response = await this.http.request(
+      locationId,
+      "POST",
+      "/contacts/search",
+      { body: { locationId, ...body }, context },
+    );
+    const total = (response as { total?: unknown } | null)?.total;
+    return {
+      contacts: recordsIn(response, "contacts"),
+      total: typeof total === "number" ? total : null,
+    };
   }
 
   async listCustomFields(

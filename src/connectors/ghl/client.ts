@@ -22,7 +22,7 @@ export interface GhlClientOptions {
   apiVersion: string;
   timeoutMs: number;
   tokens: GhlTokenSource;
-  /** Budget of each location; requests wait for it when given. */
+  /** Budget of each location, tightened by each response's rate-limit headers; requests wait for it when given. */
   rateLimiter?: RequestRateLimiter;
 }
 
@@ -48,29 +48,25 @@ export class GhlHttpClient {
   ): Promise<unknown> {
     const token = await this.options.tokens.getToken(locationId);
     try {
-      return await this.send(token, method, path, request, locationId);
+      return await this.send(locationId, token, method, path, request);
     } catch (error) {
       const tokens = this.options.tokens;
       if (!(error instanceof ApiError) || !isExpiredToken(error)) throw error;
       if (!tokens.refreshAfterUnauthorized) throw error;
       const fresh = await tokens.refreshAfterUnauthorized(locationId, token);
       if (fresh === null) throw error;
-      return this.send(fresh, method, path, request, locationId);
+      return this.send(locationId, fresh, method, path, request);
     }
   }
 
   private send(
+    locationId: string,
     token: string,
     method: string,
     path: string,
     request: GhlRequest,
-    locationId: string,
   ): Promise<unknown> {
     return requestJson({
-      account: { system: "ghl", accountId: locationId },
-      ...(this.options.rateLimiter
-        ? { rateLimiter: this.options.rateLimiter }
-        : {}),
       system: "GHL",
       baseUrl: this.options.baseUrl,
       method,
@@ -83,6 +79,15 @@ export class GhlHttpClient {
       },
       timeoutMs: this.options.timeoutMs,
       log: request.context.requests,
+      // The account goes with the limiter only, so that errors of a client
+      // without one carry no account, as before.
+      ...(this.options.rateLimiter
+        ? {
+            rateLimiter: this.options.rateLimiter,
+            account: { system: "ghl", accountId: locationId },
+            priority: request.context.priority,
+          }
+        : {}),
     });
   }
 }

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from "pg";
 import type { Link } from "../../engine/ports.js";
 
-interface LinkRow {
+export interface LinkRow {
   entity: string;
   ghl_location_id: string;
   ghl_id: string;
@@ -17,7 +17,7 @@ interface LinkRow {
   ghl_field_hashes: Record<string, string> | null;
 }
 
-function rowToLink(row: LinkRow): Link {
+export function rowToLink(row: LinkRow): Link {
   const link: Link = {
     entity: row.entity as Link["entity"],
     ghlLocationId: row.ghl_location_id,

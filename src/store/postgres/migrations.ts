@@ -213,6 +213,38 @@ export const POSTGRES_MIGRATIONS: {
     `,
   },
   {
+    version: 6,
+    name: "sync cursors, review list and reconcile marks",
+    sql: `
+      CREATE TABLE sync_cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+
+      CREATE TABLE review_items (
+        id BIGSERIAL PRIMARY KEY,
+        ghl_location_id TEXT NOT NULL,
+        ghl_id TEXT NOT NULL,
+        ghl JSONB NOT NULL,
+        reason TEXT NOT NULL,
+        candidates JSONB NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        resolved_coopel_id TEXT,
+        created_at BIGINT NOT NULL,
+        resolved_at BIGINT
+      );
+      CREATE UNIQUE INDEX review_items_open ON review_items (ghl_location_id, ghl_id)
+        WHERE status = 'open';
+
+      CREATE TABLE reconcile_seen (
+        run_id TEXT NOT NULL,
+        ghl_id TEXT NOT NULL,
+        PRIMARY KEY (run_id, ghl_id)
+      );
+    `,
+  },
+  {
     version: 7,
     name: "location pauses and contact counts",
     sql: `

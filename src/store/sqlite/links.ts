@@ -2,7 +2,7 @@ import type { Database } from "better-sqlite3";
 import type { Link } from "../../engine/ports.js";
 import { prepareCached } from "./statements.js";
 
-interface LinkRow {
+export interface LinkRow {
   entity: string;
   ghl_location_id: string;
   ghl_id: string;

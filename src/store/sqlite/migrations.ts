@@ -155,6 +155,38 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
+    version: 6,
+    name: "sync cursors, review list and reconcile marks",
+    sql: `
+      CREATE TABLE sync_cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) WITHOUT ROWID;
+
+      CREATE TABLE review_items (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ghl_location_id TEXT NOT NULL,
+        ghl_id TEXT NOT NULL,
+        ghl TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        candidates TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'open',
+        resolved_coopel_id TEXT,
+        created_at INTEGER NOT NULL,
+        resolved_at INTEGER
+      );
+      CREATE UNIQUE INDEX review_items_open ON review_items (ghl_location_id, ghl_id)
+        WHERE status = 'open';
+
+      CREATE TABLE reconcile_seen (
+        run_id TEXT NOT NULL,
+        ghl_id TEXT NOT NULL,
+        PRIMARY KEY (run_id, ghl_id)
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
     version: 7,
     name: "location pauses and contact counts",
     sql: `
