@@ -81,7 +81,8 @@ export async function runRulesApply(
     );
     const coopel = new CoopelRestClient(
       config.coopel,
-      createRateLimiter(config) ?? undefined,
+      // The Coopel client takes a budget only when coopel.rate_limit is set.
+      config.coopel.rate_limit === null ? undefined : createRateLimiter(config),
     );
     const syncs = entitySettings(config);
     const contactEvents = buildContactEventSync(

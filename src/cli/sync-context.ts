@@ -69,7 +69,8 @@ export async function openSyncContext(
   );
   const coopel = new CoopelRestClient(
     config.coopel,
-    createRateLimiter(config) ?? undefined,
+    // The Coopel client takes a budget only when coopel.rate_limit is set.
+    config.coopel.rate_limit === null ? undefined : createRateLimiter(config),
   );
   const mapping = new ContactMapping(config.mapping);
   const enricher = new ContactEnricher({
