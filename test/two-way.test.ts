@@ -395,3 +395,42 @@ describe("conflicts", () => {
     expect(help.stdout).toContain("ghl-coopel-sync conflicts --json");
   });
 });
+
+describe("echo before the response", () => {
+  it("drops the echo of a create still waiting for its response", async () => {
+    const h = await startTwoWay();
+    h.ghl.setApiWriteWebhooks(null);
+    // GHL stores the contact but never answers, so the sync's create times out and is retried.
+    h.ghl.setFaults({
+      routes: {
+        "POST /contacts/": { afterHandlerTimeoutRate: 1, holdMs: 3000 },
+      },
+    });
+    h.coopel.userCreateContact({
+      first_name: "Early",
+      email: "early@example.com",
+      phone: "+14155550111",
+    });
+    const deadline = Date.now() + 10_000;
+    while (ghlContacts(h).length === 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    const created = ghlContacts(h)[0]!;
+    const response = await h.post({ ...created, type: "ContactCreate" });
+    expect(response.status).toBe(200);
+    await settle(h);
+    h.ghl.setFaults(undefined);
+
+    expect(ghlContacts(h)).toHaveLength(1);
+    expect(h.coopel.countRequests("PUT", "/contacts/:contactId")).toBe(0);
+    expect(h.coopel.countRequests("POST", "/contacts/")).toBe(0);
+    const events = await h.service.store.listEvents({ limit: 10 });
+    const echo = events.find((event) => event.type === "ContactCreate");
+    expect(echo?.reason).toBe("echo");
+    const link = await h.service.store.getLink(
+      "contact",
+      LOCATION_ID,
+      created.id,
+    );
+    expect(link?.coopelId).toBeTruthy();
+  }, 30_000);
+});
