@@ -148,12 +148,14 @@ describe("Coopel to GHL", () => {
       tags: ["new-tag"],
     });
     await settle(h);
+
     expect(ghlContacts(h)).toHaveLength(1);
     const posts = h.ghl.requests.filter(
       (r) => r.method === "POST" && r.route === "/contacts/",
     );
     expect(posts).toHaveLength(1);
     expect(posts[0]?.status).toBe(400);
+
     const tagPosts = h.ghl.requests.filter(
       (r) => r.method === "POST" && r.route === "/contacts/:contactId/tags",
     );
@@ -164,6 +166,7 @@ describe("Coopel to GHL", () => {
       "keep",
       "new-tag",
     ]);
+
     const events = await h.service.store.listEvents({ limit: 100 });
     expect(events.filter((e) => e.outcome === "failed")).toEqual([]);
     expect(events.map((e) => e.reason)).toContain("linked_duplicate");
@@ -263,6 +266,7 @@ describe("Coopel webhook signature", () => {
     expect(
       (await postCoopel(h, `${body} `, { "x-coopel-signature": good })).status,
     ).toBe(401);
+
     const accepted = await postCoopel(h, body, { "x-coopel-signature": good });
     expect(accepted.status).toBe(200);
     expect(await accepted.json()).toEqual({ status: "accepted" });
@@ -270,6 +274,7 @@ describe("Coopel webhook signature", () => {
       "x-coopel-signature": `sha256=${good}`,
     });
     expect(await repeat.json()).toEqual({ status: "duplicate" });
+
     await h.waitForIdle();
     const events = await h.service.store.listEvents({ limit: 10 });
     expect(events).toHaveLength(1);
@@ -400,7 +405,7 @@ describe("echo before the response", () => {
   it("drops the echo of a create still waiting for its response", async () => {
     const h = await startTwoWay();
     h.ghl.setApiWriteWebhooks(null);
-    // GHL stores the contact but never answers, so the sync's create times out and is retried.
+    // GHL stores the contact but sends no response, so the sync's create times out and is retried.
     h.ghl.setFaults({
       routes: {
         "POST /contacts/": { afterHandlerTimeoutRate: 1, holdMs: 3000 },

@@ -30,8 +30,9 @@ export interface DemoSummary {
   mismatched: number;
   /** Coopel tasks, notes, tags and lead scores compared with GHL. */
   entities: EntityComparison;
-  /** Contacts edited on Coopel to show the sync to GHL, and how many of them GHL does not match; zero when the demo syncs one way. */
+  /** Contacts edited on Coopel to show the sync to GHL; zero when the demo syncs one way. */
   coopelEdits: number;
+  /** Edited contacts whose GHL record does not show the edit. */
   ghlMismatched: number;
   matches: boolean;
   durationMs: number;

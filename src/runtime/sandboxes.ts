@@ -58,8 +58,8 @@ export async function startSandboxes(
 
 /**
  * Points the Coopel sandbox's contact webhooks at the service, signed with
- * `coopel.webhooks.secret`, when contacts sync from Coopel and that secret
- * is set; otherwise leaves them off.
+ * `coopel.webhooks.secret`. Does nothing unless contacts sync from Coopel
+ * and that secret is set.
  */
 export function connectSandboxWebhooks(
   config: Config,
