@@ -439,3 +439,44 @@ describe("echo before the response", () => {
     expect(link?.coopelId).toBeTruthy();
   }, 30_000);
 });
+
+describe("Coopel deletes", () => {
+  it("deletes the linked GHL contact", async () => {
+    const h = await startTwoWay();
+    const coopel = h.coopel.userCreateContact({ email: "gone@example.com" });
+    await settle(h);
+    const ghlId = ghlContacts(h)[0]!.id;
+    h.coopel.userDeleteContact(coopel.id);
+    await settle(h);
+    expect(ghlContacts(h)).toEqual([]);
+    expect(h.ghl.countRequests("DELETE", "/contacts/:contactId")).toBe(1);
+
+    // GHL's webhook for that delete changes nothing on Coopel.
+    const response = await h.post({
+      type: "ContactDelete",
+      id: ghlId,
+      locationId: LOCATION_ID,
+    });
+    expect(response.status).toBe(200);
+    await settle(h);
+    expect(h.coopel.countRequests("DELETE", "/contacts/:contactId")).toBe(0);
+    const [latest] = await h.service.store.listEvents({ limit: 1 });
+    expect(latest?.reason).toBe("already_deleted");
+  });
+
+  it("leaves GHL alone with the ignore policy", async () => {
+    const h = await startTwoWay({
+      sync: {
+        contacts: { direction: "two_way", delete: { policy: "ignore" } },
+      },
+    });
+    const coopel = h.coopel.userCreateContact({ email: "kept@example.com" });
+    await settle(h);
+    h.coopel.userDeleteContact(coopel.id);
+    await settle(h);
+    expect(ghlContacts(h)).toHaveLength(1);
+    expect(h.ghl.countRequests("DELETE", "/contacts/:contactId")).toBe(0);
+    const [latest] = await h.service.store.listEvents({ limit: 1 });
+    expect(latest?.reason).toBe("delete_ignored");
+  });
+});

@@ -35,6 +35,8 @@ export interface CoopelContactSyncOptions extends TwoWayOptions {
   locationId: string;
   /** Whether tags go from Coopel to GHL. */
   syncTags: boolean;
+  /** `sync.contacts.delete.policy`; only `delete` deletes GHL contacts. */
+  deletePolicy: "delete" | "mark" | "ignore";
   now?: () => number;
 }
 
@@ -80,11 +82,10 @@ export class CoopelContactSync {
       return finish("skipped", "missing_contact_id", [], context);
     const account = coopel.accountId;
     const link = await store.getLinkByCoopelId("contact", account, coopelId);
-    // TODO: deletes on Coopel are not synced to GHL yet; they are recorded as skipped.
-    if (job.event.type === "contact.deleted")
-      return finish("skipped", "delete_not_synced", [], context);
     if (link?.deletedAt != null)
-      return finish("skipped", "deleted_in_ghl", [], context);
+      return finish("skipped", "already_deleted", [], context);
+    if (job.event.type === "contact.deleted")
+      return this.delete(link, coopelId, context);
 
     const current = await coopel.getContact(coopelId, context);
     if (current === null)
@@ -127,6 +128,37 @@ export class CoopelContactSync {
 
     if (link?.coopelId != null) return this.update(link, current, context);
     return this.createOrLink(coopelId, current, incoming, context);
+  }
+
+  /**
+   * Follows a Coopel delete on GHL by `sync.contacts.delete.policy`:
+   * `delete` deletes the linked GHL contact, `mark` and `ignore` leave it,
+   * because the mark field is a Coopel field. Each leaves a tombstone, so
+   * GHL's webhook for the delete and later Coopel events are skipped.
+   */
+  private async delete(
+    link: Link | null,
+    coopelId: string,
+    context: CallContext,
+  ): Promise<Completion> {
+    // A contact deleted before it was linked was never written to GHL by the sync.
+    if (link === null) return finish("skipped", "unknown_contact", [], context);
+    const current = await this.options.coopel.getContact(coopelId, context);
+    if (current !== null)
+      return finish("skipped", "not_deleted_in_coopel", [], context);
+    const tombstone: Link = {
+      ...link,
+      deletedAt: this.now(),
+      updatedAt: this.now(),
+    };
+    if (this.options.deletePolicy !== "delete")
+      return finish("skipped", "delete_ignored", [tombstone], context);
+    await this.options.ghl.deleteContact(
+      link.ghlLocationId,
+      link.ghlId,
+      context,
+    );
+    return finish("synced", "deleted_in_ghl", [tombstone], context);
   }
 
   private async update(

@@ -592,6 +592,12 @@ export interface GhlApi {
     tags: string[],
     context: CallContext,
   ): Promise<string[] | null>;
+  /** Deletes a contact (`DELETE /contacts/:id`); a contact GHL reports missing counts as deleted. */
+  deleteContact(
+    locationId: string,
+    contactId: string,
+    context: CallContext,
+  ): Promise<void>;
   /**
    * Finds the contact that GHL's duplicate rule matches for an email or a
    * phone (`GET /contacts/search/duplicate`), or null when there is none.

@@ -371,6 +371,7 @@ export function buildEngine(
       reconciler,
       locationId: coopelTargetLocation(config)!,
       syncTags: config.sync.tags.enabled,
+      deletePolicy: config.sync.contacts.delete.policy,
     });
   }
   const contacts = new ContactSync({
