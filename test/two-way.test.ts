@@ -480,3 +480,47 @@ describe("Coopel deletes", () => {
     expect(latest?.reason).toBe("delete_ignored");
   });
 });
+
+describe("Coopel tag changes", () => {
+  it("reach GHL right after a sync write", async () => {
+    const h = await startTwoWay();
+    const coopel = h.coopel.userCreateContact({
+      first_name: "Tag",
+      email: "tag@example.com",
+      tags: ["a"],
+    });
+    await settle(h);
+    const ghlId = ghlContacts(h)[0]!.id;
+    // A GHL edit makes the sync write Coopel, which leaves a write intent;
+    // Coopel sends no webhook for it, so the intent stays.
+    h.coopel.setWebhookTarget(null);
+    const updated = h.ghl.userUpdateContact(LOCATION_ID, ghlId, {
+      lastName: "Written",
+    });
+    await h.post({ ...updated, type: "ContactUpdate" });
+    await settle(h);
+    expect(h.coopel.contacts.get(coopel.id)?.last_name).toBe("Written");
+    h.coopel.userUpdateContact(coopel.id, { tags: ["a", "b"] });
+
+    // The tag edit arrives with the same fields as the sync's own write.
+    const body = JSON.stringify({
+      event_id: "tag-edit",
+      type: "contact.updated",
+      contact: h.coopel.contacts.get(coopel.id),
+    });
+    const response = await fetch(`${h.service.url}/webhooks/coopel`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-coopel-signature": signCoopelBody(SECRET, body),
+      },
+      body,
+    });
+    expect(response.status).toBe(200);
+    await settle(h);
+    expect(h.ghl.contacts.get(LOCATION_ID)?.get(ghlId)?.tags).toEqual([
+      "a",
+      "b",
+    ]);
+  });
+});

@@ -208,15 +208,20 @@ export class ContactEventSync {
       sameList(plan.ruleTags, link.ruleTags ?? []);
     if (unchanged) return null;
     const ruleTags = tagsMinus(plan.ruleTags, []);
-    return {
-      link: {
-        ...link,
-        tags: plan.ghlTags,
-        ruleTags,
-        updatedAt: this.now(),
-      },
-      wrote,
+    const next: Link = {
+      ...link,
+      tags: plan.ghlTags,
+      ruleTags,
+      updatedAt: this.now(),
     };
+    // Two-way sync diffs Coopel's tags against this list, so the tags just
+    // written must not look like a change made on Coopel.
+    if (link.coopelTags != null)
+      next.coopelTags = [
+        ...tagsMinus(link.coopelTags, remove),
+        ...plan.add.filter((tag) => !link.coopelTags!.includes(tag)),
+      ];
+    return { link: next, wrote };
   }
 
   /**

@@ -81,6 +81,11 @@ export interface Link {
    * Coopel to GHL writes send only fields that differ from it. Absent means none.
    */
   ghlFieldHashes?: Record<string, string>;
+  /**
+   * Contacts only: the Coopel tag list last seen, which Coopel tag changes
+   * are diffed against. Absent or null means none seen yet.
+   */
+  coopelTags?: string[] | null;
 }
 
 /** The side of the sync a record lives on. */
