@@ -128,7 +128,7 @@ export class CoopelContactSync {
     return this.createOrLink(coopelId, current, incoming, context);
   }
 
-  /** Whether the record's tags differ from the Coopel tag list the link last saw. */
+  /** Returns whether the record's tags differ from the Coopel tag list the link last saw. */
   private tagsChanged(link: Link | null, current: CoopelRecord): boolean {
     const coopelTags = tagList(current.tags);
     const baseline = link ? coopelBaseline(link) : null;
