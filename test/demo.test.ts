@@ -28,6 +28,8 @@ describe("demo", () => {
           base_url: sandboxes.ghl.url,
           locations: [{ id: LOCATION_ID, token: "test-location-token" }],
         },
+        sync: { contacts: { direction: "two_way" } },
+        coopel: { webhooks: { secret: "demo-test-webhook-secret-0123" } },
         mapping: {
           contact: { custom_fields: { "contact.lead_score": "lead_score" } },
           tag_rules: [{ tag: "hot-lead", when: "custom.lead_score >= 50" }],
@@ -57,6 +59,8 @@ describe("demo", () => {
       expect(summary.entities.tasks).toBeGreaterThan(10);
       expect(summary.entities.notes).toBe(summary.entities.tasks);
       expect(summary.entities.entityMismatches).toBe(0);
+      expect(summary.coopelEdits).toBeGreaterThan(5);
+      expect(summary.ghlMismatched).toBe(0);
       expect(
         [...sandboxes.coopel.contacts.values()].some((c) =>
           (c.tags as string[] | undefined)?.includes("hot-lead"),

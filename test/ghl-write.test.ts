@@ -145,6 +145,14 @@ describe("GhlRestApi writes", () => {
     expect(ghl.contacts.get(LOCATION)?.size ?? 0).toBe(0);
   });
 
+  it("deleteContact deletes, and accepts a missing contact", async () => {
+    const contact = ghl.userCreateContact(LOCATION, { firstName: "Del" });
+    await api.deleteContact(LOCATION, contact.id, context());
+    expect(ghl.contacts.get(LOCATION)?.has(contact.id)).toBe(false);
+    await api.deleteContact(LOCATION, contact.id, context());
+    expect(ghl.countRequests("DELETE", "/contacts/:contactId")).toBe(2);
+  });
+
   it("findDuplicate looks up by email and phone", async () => {
     const contact = ghl.userCreateContact(LOCATION, {
       email: "find@example.com",

@@ -19,6 +19,7 @@ import {
   GHL_TOKEN,
   LOCATION_ID,
   testConfig,
+  startHarness,
   type TestOverrides,
 } from "./helpers/harness.js";
 
@@ -111,5 +112,31 @@ describe("two-way start checks", () => {
     expect((error as Error).message).toMatch(
       /fields\.firstName .*default.*to_ghl_transforms/,
     );
+  });
+});
+
+describe("two-way start warnings", () => {
+  it("warns when no Coopel change can be found", async () => {
+    const h = await startHarness({
+      sync: { contacts: { direction: "two_way" } },
+    });
+    try {
+      const warning = h.logLines.find(
+        (line) =>
+          line.level === 40 &&
+          String(line.msg).includes(
+            "neither coopel.webhooks nor coopel.polling is set",
+          ),
+      );
+      expect(warning).toBeDefined();
+      const response = await fetch(`${h.service.url}/webhooks/coopel`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(response.status).toBe(404);
+    } finally {
+      await h.close();
+    }
   });
 });

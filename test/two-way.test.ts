@@ -148,12 +148,14 @@ describe("Coopel to GHL", () => {
       tags: ["new-tag"],
     });
     await settle(h);
+
     expect(ghlContacts(h)).toHaveLength(1);
     const posts = h.ghl.requests.filter(
       (r) => r.method === "POST" && r.route === "/contacts/",
     );
     expect(posts).toHaveLength(1);
     expect(posts[0]?.status).toBe(400);
+
     const tagPosts = h.ghl.requests.filter(
       (r) => r.method === "POST" && r.route === "/contacts/:contactId/tags",
     );
@@ -164,6 +166,7 @@ describe("Coopel to GHL", () => {
       "keep",
       "new-tag",
     ]);
+
     const events = await h.service.store.listEvents({ limit: 100 });
     expect(events.filter((e) => e.outcome === "failed")).toEqual([]);
     expect(events.map((e) => e.reason)).toContain("linked_duplicate");
@@ -263,6 +266,7 @@ describe("Coopel webhook signature", () => {
     expect(
       (await postCoopel(h, `${body} `, { "x-coopel-signature": good })).status,
     ).toBe(401);
+
     const accepted = await postCoopel(h, body, { "x-coopel-signature": good });
     expect(accepted.status).toBe(200);
     expect(await accepted.json()).toEqual({ status: "accepted" });
@@ -270,6 +274,7 @@ describe("Coopel webhook signature", () => {
       "x-coopel-signature": `sha256=${good}`,
     });
     expect(await repeat.json()).toEqual({ status: "duplicate" });
+
     await h.waitForIdle();
     const events = await h.service.store.listEvents({ limit: 10 });
     expect(events).toHaveLength(1);
@@ -393,5 +398,129 @@ describe("conflicts", () => {
     const help = await runCli(["conflicts", "--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain("ghl-coopel-sync conflicts --json");
+  });
+});
+
+describe("echo before the response", () => {
+  it("drops the echo of a create still waiting for its response", async () => {
+    const h = await startTwoWay();
+    h.ghl.setApiWriteWebhooks(null);
+    // GHL stores the contact but sends no response, so the sync's create times out and is retried.
+    h.ghl.setFaults({
+      routes: {
+        "POST /contacts/": { afterHandlerTimeoutRate: 1, holdMs: 3000 },
+      },
+    });
+    h.coopel.userCreateContact({
+      first_name: "Early",
+      email: "early@example.com",
+      phone: "+14155550111",
+    });
+    const deadline = Date.now() + 10_000;
+    while (ghlContacts(h).length === 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    const created = ghlContacts(h)[0]!;
+    const response = await h.post({ ...created, type: "ContactCreate" });
+    expect(response.status).toBe(200);
+    await settle(h);
+    h.ghl.setFaults(undefined);
+
+    expect(ghlContacts(h)).toHaveLength(1);
+    expect(h.coopel.countRequests("PUT", "/contacts/:contactId")).toBe(0);
+    expect(h.coopel.countRequests("POST", "/contacts/")).toBe(0);
+    const events = await h.service.store.listEvents({ limit: 10 });
+    const echo = events.find((event) => event.type === "ContactCreate");
+    expect(echo?.reason).toBe("echo");
+    const link = await h.service.store.getLink(
+      "contact",
+      LOCATION_ID,
+      created.id,
+    );
+    expect(link?.coopelId).toBeTruthy();
+  }, 30_000);
+});
+
+describe("Coopel deletes", () => {
+  it("deletes the linked GHL contact", async () => {
+    const h = await startTwoWay();
+    const coopel = h.coopel.userCreateContact({ email: "gone@example.com" });
+    await settle(h);
+    const ghlId = ghlContacts(h)[0]!.id;
+    h.coopel.userDeleteContact(coopel.id);
+    await settle(h);
+    expect(ghlContacts(h)).toEqual([]);
+    expect(h.ghl.countRequests("DELETE", "/contacts/:contactId")).toBe(1);
+
+    // GHL's webhook for that delete changes nothing on Coopel.
+    const response = await h.post({
+      type: "ContactDelete",
+      id: ghlId,
+      locationId: LOCATION_ID,
+    });
+    expect(response.status).toBe(200);
+    await settle(h);
+    expect(h.coopel.countRequests("DELETE", "/contacts/:contactId")).toBe(0);
+    const [latest] = await h.service.store.listEvents({ limit: 1 });
+    expect(latest?.reason).toBe("already_deleted");
+  });
+
+  it("leaves GHL alone with the ignore policy", async () => {
+    const h = await startTwoWay({
+      sync: {
+        contacts: { direction: "two_way", delete: { policy: "ignore" } },
+      },
+    });
+    const coopel = h.coopel.userCreateContact({ email: "kept@example.com" });
+    await settle(h);
+    h.coopel.userDeleteContact(coopel.id);
+    await settle(h);
+    expect(ghlContacts(h)).toHaveLength(1);
+    expect(h.ghl.countRequests("DELETE", "/contacts/:contactId")).toBe(0);
+    const [latest] = await h.service.store.listEvents({ limit: 1 });
+    expect(latest?.reason).toBe("delete_ignored");
+  });
+});
+
+describe("Coopel tag changes", () => {
+  it("reach GHL right after a sync write", async () => {
+    const h = await startTwoWay();
+    const coopel = h.coopel.userCreateContact({
+      first_name: "Tag",
+      email: "tag@example.com",
+      tags: ["a"],
+    });
+    await settle(h);
+    const ghlId = ghlContacts(h)[0]!.id;
+    // A GHL edit makes the sync write Coopel, which leaves a write intent;
+    // Coopel sends no webhook for it, so the intent stays.
+    h.coopel.setWebhookTarget(null);
+    const updated = h.ghl.userUpdateContact(LOCATION_ID, ghlId, {
+      lastName: "Written",
+    });
+    await h.post({ ...updated, type: "ContactUpdate" });
+    await settle(h);
+    expect(h.coopel.contacts.get(coopel.id)?.last_name).toBe("Written");
+    h.coopel.userUpdateContact(coopel.id, { tags: ["a", "b"] });
+
+    // The tag edit arrives with the same fields as the sync's own write.
+    const body = JSON.stringify({
+      event_id: "tag-edit",
+      type: "contact.updated",
+      contact: h.coopel.contacts.get(coopel.id),
+    });
+    const response = await fetch(`${h.service.url}/webhooks/coopel`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-coopel-signature": signCoopelBody(SECRET, body),
+      },
+      body,
+    });
+    expect(response.status).toBe(200);
+    await settle(h);
+    expect(h.ghl.contacts.get(LOCATION_ID)?.get(ghlId)?.tags).toEqual([
+      "a",
+      "b",
+    ]);
   });
 });

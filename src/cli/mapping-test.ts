@@ -184,6 +184,9 @@ export class OfflineGhl implements GhlApi {
   removeTags(): Promise<string[] | null> {
     return Promise.reject(offlineWrite());
   }
+  deleteContact(): Promise<void> {
+    return Promise.reject(offlineWrite());
+  }
   findDuplicate() {
     return Promise.resolve(null);
   }

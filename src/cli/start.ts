@@ -53,6 +53,8 @@ export async function runStart(
     `ghl-coopel-sync started in ${mode} mode (role ${role}); webhooks: POST ${service.url}/webhooks/ghl; data: ${service.dataLocation}`,
   );
   if (sandboxes) {
+    const { connectSandboxWebhooks } = await import("../runtime/sandboxes.js");
+    connectSandboxWebhooks(config, service.url, sandboxes);
     logger.info(
       { ghlSandbox: sandboxes.ghl.url, coopelSandbox: sandboxes.coopel.url },
       `sandboxes on 127.0.0.1: GHL ${sandboxes.ghl.url}, Coopel ${sandboxes.coopel.url} (Coopel OpenAPI: ${sandboxes.coopel.url}/openapi.json)`,

@@ -215,16 +215,23 @@ export class ContactEventSync {
       sameList(plan.ruleTags, link.ruleTags ?? []);
     if (unchanged) return null;
     const ruleTags = tagsMinus(plan.ruleTags, []);
-    return {
-      link: {
-        ...link,
-        tags: plan.ghlTags,
-        ruleTags,
-        updatedAt: this.now(),
-      },
-      wrote,
-      blocked,
+    const next: Link = {
+      ...link,
+      tags: plan.ghlTags,
+      ruleTags,
+      updatedAt: this.now(),
     };
+    // Two-way sync diffs Coopel's tags against this list, so the tags just
+    // written must not look like a change made on Coopel.
+    if (link.coopelTags != null) {
+      const removed = coopel.supports("remove_tags") ? plan.remove : [];
+      const added = coopel.supports("add_tags") ? plan.add : [];
+      next.coopelTags = [
+        ...tagsMinus(link.coopelTags, removed),
+        ...added.filter((tag) => !link.coopelTags!.includes(tag)),
+      ];
+    }
+    return { link: next, wrote, blocked };
   }
 
   /**

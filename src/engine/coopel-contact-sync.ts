@@ -35,6 +35,8 @@ export interface CoopelContactSyncOptions extends TwoWayOptions {
   locationId: string;
   /** Whether tags go from Coopel to GHL. */
   syncTags: boolean;
+  /** `sync.contacts.delete.policy`; only `delete` deletes GHL contacts. */
+  deletePolicy: "delete" | "mark" | "ignore";
   now?: () => number;
 }
 
@@ -80,11 +82,10 @@ export class CoopelContactSync {
       return finish("skipped", "missing_contact_id", [], context);
     const account = coopel.accountId;
     const link = await store.getLinkByCoopelId("contact", account, coopelId);
-    // TODO: deletes on Coopel are not synced to GHL yet; they are recorded as skipped.
-    if (job.event.type === "contact.deleted")
-      return finish("skipped", "delete_not_synced", [], context);
     if (link?.deletedAt != null)
-      return finish("skipped", "deleted_in_ghl", [], context);
+      return finish("skipped", "already_deleted", [], context);
+    if (job.event.type === "contact.deleted")
+      return this.delete(link, coopelId, context);
 
     const current = await coopel.getContact(coopelId, context);
     if (current === null)
@@ -98,12 +99,10 @@ export class CoopelContactSync {
     if (typeof externalId === "string" && externalId !== "")
       keys.push(`from:${externalId}`);
     const intents = await store.getWriteIntents("coopel", account, keys);
-    const echo = matchEcho(
-      incoming,
-      link?.fieldHashes ?? {},
-      intents,
-      this.now(),
-    );
+    // Intents cover fields only, so a record whose tags changed is never an echo.
+    const echo = this.tagsChanged(link, current)
+      ? null
+      : matchEcho(incoming, link?.fieldHashes ?? {}, intents, this.now());
     if (echo) {
       await store.clearWriteIntents("coopel", account, [echo.recordKey]);
       this.options.onEcho?.("coopel");
@@ -127,6 +126,46 @@ export class CoopelContactSync {
 
     if (link?.coopelId != null) return this.update(link, current, context);
     return this.createOrLink(coopelId, current, incoming, context);
+  }
+
+  /** Returns whether the record's tags differ from the Coopel tag list the link last saw. */
+  private tagsChanged(link: Link | null, current: CoopelRecord): boolean {
+    const coopelTags = tagList(current.tags);
+    const baseline = link ? coopelBaseline(link) : null;
+    if (!this.options.syncTags || baseline === null || coopelTags === null)
+      return false;
+    return !sameTags(coopelTags, baseline);
+  }
+
+  /**
+   * Follows a Coopel delete on GHL by `sync.contacts.delete.policy`:
+   * `delete` deletes the linked GHL contact, `mark` and `ignore` leave it,
+   * because the mark field is a Coopel field. Each leaves a tombstone, so
+   * GHL's webhook for the delete and later Coopel events are skipped.
+   */
+  private async delete(
+    link: Link | null,
+    coopelId: string,
+    context: CallContext,
+  ): Promise<Completion> {
+    // A contact deleted before it was linked was never written to GHL by the sync.
+    if (link === null) return finish("skipped", "unknown_contact", [], context);
+    const current = await this.options.coopel.getContact(coopelId, context);
+    if (current !== null)
+      return finish("skipped", "not_deleted_in_coopel", [], context);
+    const tombstone: Link = {
+      ...link,
+      deletedAt: this.now(),
+      updatedAt: this.now(),
+    };
+    if (this.options.deletePolicy !== "delete")
+      return finish("skipped", "delete_ignored", [tombstone], context);
+    await this.options.ghl.deleteContact(
+      link.ghlLocationId,
+      link.ghlId,
+      context,
+    );
+    return finish("synced", "deleted_in_ghl", [tombstone], context);
   }
 
   private async update(
@@ -170,8 +209,8 @@ export class CoopelContactSync {
 
   /**
    * Sends Coopel's tag changes to GHL through the tags routes, diffed
-   * against the GHL tag list the link last saw. Tags that tag rules own
-   * stay on Coopel only.
+   * against the Coopel tag list the link last saw. Tags that tag rules own
+   * stay on Coopel only, and a tag GHL already has (or lacks) is not sent.
    */
   private async syncTags(
     link: Link,
@@ -180,7 +219,7 @@ export class CoopelContactSync {
     context: CallContext,
   ): Promise<{ link: Link; wrote: boolean }> {
     const coopelTags = tagList(current.tags);
-    const baseline = link.tags ?? tagList(ghlRecord.tags);
+    const baseline = coopelBaseline(link) ?? tagList(ghlRecord.tags);
     if (!this.options.syncTags || coopelTags === null || baseline === null)
       return { link, wrote: false };
     const ghlTags = tagList(ghlRecord.tags) ?? [];
@@ -196,12 +235,15 @@ export class CoopelContactSync {
       await ghl.addTags(link.ghlLocationId, link.ghlId, toAdd, context);
     if (toRemove.length > 0)
       await ghl.removeTags(link.ghlLocationId, link.ghlId, toRemove, context);
+    // The GHL list last seen changes only by what this diff sends, because
+    // GHL changes whose webhooks are still queued must still look new to them.
+    const seen = link.tags ?? ghlTags;
     const tags = [
-      ...baseline.filter((tag) => !remove.includes(tag)),
-      ...add.filter((tag) => !baseline.includes(tag)),
+      ...seen.filter((tag) => !remove.includes(tag)),
+      ...add.filter((tag) => !seen.includes(tag)),
     ];
     return {
-      link: { ...link, tags },
+      link: { ...link, tags, coopelTags },
       wrote: toAdd.length > 0 || toRemove.length > 0,
     };
   }
@@ -290,6 +332,7 @@ export class CoopelContactSync {
       fieldHashes: incoming,
       ghlFieldHashes: incoming,
       tags: this.options.syncTags ? tags : null,
+      coopelTags: mapped.tags,
       sourceUpdatedAt:
         typeof created.record?.dateUpdated === "string"
           ? Date.parse(created.record.dateUpdated)
@@ -353,7 +396,7 @@ export class CoopelContactSync {
         missing,
         context,
       );
-    return { ...link, tags: [...ghlTags, ...missing] };
+    return { ...link, tags: [...ghlTags, ...missing], coopelTags };
   }
 
   private async lookup(
@@ -381,6 +424,21 @@ export class CoopelContactSync {
     }
     return null;
   }
+}
+
+/**
+ * Returns the Coopel tag list a link last saw. Links written before it was
+ * kept fall back to the GHL list without the rule tags, which Coopel then
+ * had as well.
+ */
+function coopelBaseline(link: Link): string[] | null {
+  if (link.coopelTags != null) return link.coopelTags;
+  if (link.tags == null) return null;
+  return [...link.tags, ...(link.ruleTags ?? [])];
+}
+
+function sameTags(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((tag) => b.includes(tag));
 }
 
 function tagList(value: unknown): string[] | null {

@@ -88,6 +88,7 @@ export class CoopelPoller {
     let accepted = 0;
     const context: CallContext = { requests: [], priority: "background" };
     const maxPages = options.maxPages ?? 1000;
+
     for (let page = 0; page < maxPages; page += 1) {
       const query: Record<string, string> = {
         [options.updatedSinceParam]: new Date(since).toISOString(),
@@ -95,6 +96,7 @@ export class CoopelPoller {
       };
       if (pageCursor !== null) query[options.cursorParam] = pageCursor;
       const result = await options.list(query, context);
+
       const events: InboxEvent[] = [];
       for (const contact of result.contacts) {
         if (typeof contact.id !== "string" || contact.id === "") continue;
@@ -110,10 +112,12 @@ export class CoopelPoller {
           }),
         );
       }
+
       if (events.length > 0) {
         const results = await options.queue.enqueue(events);
         accepted += results.filter((r) => r === "accepted").length;
       }
+
       pageCursor = result.nextCursor;
       if (pageCursor === null) {
         await options.store.saveCursor(this.cursorName, String(newest));

@@ -86,6 +86,11 @@ export interface Link {
    * Coopel to GHL writes send only fields that differ from it. Absent means none.
    */
   ghlFieldHashes?: Record<string, string>;
+  /**
+   * Contacts only: the Coopel tag list last seen, which Coopel tag changes
+   * are diffed against. Absent or null means none seen yet.
+   */
+  coopelTags?: string[] | null;
 }
 
 /** The side of the sync a record lives on. */
@@ -679,6 +684,12 @@ export interface GhlApi {
     tags: string[],
     context: CallContext,
   ): Promise<string[] | null>;
+  /** Deletes a contact (`DELETE /contacts/:id`); a contact GHL reports missing counts as deleted. */
+  deleteContact(
+    locationId: string,
+    contactId: string,
+    context: CallContext,
+  ): Promise<void>;
   /**
    * Finds the contact that GHL's duplicate rule matches for an email or a
    * phone (`GET /contacts/search/duplicate`), or null when there is none.

@@ -139,6 +139,15 @@ export class BudgetedGhlApi implements GhlApi {
     return this.api.removeTags(locationId, contactId, tags, context);
   }
 
+  async deleteContact(
+    locationId: string,
+    contactId: string,
+    context: CallContext,
+  ): Promise<void> {
+    await this.take(locationId);
+    return this.api.deleteContact(locationId, contactId, context);
+  }
+
   async findDuplicate(
     locationId: string,
     lookup: { email?: string; phone?: string },

@@ -10,7 +10,7 @@ import {
   compareEntities,
   type EntityComparison,
 } from "./demo-entities-check.js";
-import type { RunningSandboxes } from "./sandboxes.js";
+import { connectSandboxWebhooks, type RunningSandboxes } from "./sandboxes.js";
 import type { Service } from "./service.js";
 
 /** What the demo prints when its traffic has been processed. */
@@ -30,6 +30,10 @@ export interface DemoSummary {
   mismatched: number;
   /** Coopel tasks, notes, tags and lead scores compared with GHL. */
   entities: EntityComparison;
+  /** Contacts edited on Coopel to show the sync to GHL; zero when the demo syncs one way. */
+  coopelEdits: number;
+  /** Edited contacts whose GHL record does not show the edit. */
+  ghlMismatched: number;
   matches: boolean;
   durationMs: number;
 }
@@ -63,6 +67,7 @@ export async function runDemo(options: {
   if (!location)
     throw new Error("demo traffic needs at least one entry in ghl.locations");
   const startedAt = Date.now();
+  connectSandboxWebhooks(config, service.url, sandboxes);
   logger.info(
     { contacts: config.demo.contacts, changes: config.demo.changes },
     `demo: sending the official ContactCreate, ContactUpdate and ContactDelete examples, then ${config.demo.changes} generated contact changes, then task, note, tag and custom field changes`,
@@ -92,6 +97,17 @@ export async function runDemo(options: {
   });
 
   await waitForDrain(service, logger, options.drainTimeoutMs ?? 300_000);
+  const coopelSide = runCoopelEdits(
+    config,
+    sandboxes,
+    traffic.expected,
+    logger,
+  );
+  if (coopelSide.edited.length > 0) {
+    await sandboxes.coopel.flushWebhooks();
+    await waitForDrain(service, logger, options.drainTimeoutMs ?? 300_000);
+  }
+  const ghlMismatched = compareGhl(sandboxes, location.id, coopelSide);
   const stats = await service.store.eventStats(startedAt);
   const contactComparison = await compareCoopel(
     config,
@@ -107,7 +123,12 @@ export async function runDemo(options: {
   const comparison = {
     ...contactComparison,
     entities,
-    matches: contactComparison.matches && entities.entityMismatches === 0,
+    coopelEdits: coopelSide.edited.length,
+    ghlMismatched,
+    matches:
+      contactComparison.matches &&
+      entities.entityMismatches === 0 &&
+      ghlMismatched === 0,
   };
   const summary: DemoSummary = {
     received: stats.received,
@@ -127,10 +148,58 @@ export async function runDemo(options: {
       `skipped ${summary.skipped}, failed ${summary.failed}; webhook-to-Coopel latency p50 ${summary.latencyP50Ms ?? "-"} ms, ` +
       `p99 ${summary.latencyP99Ms ?? "-"} ms; Coopel sandbox ${summary.matches ? "matches" : "DOES NOT match"} the expected contacts ` +
       `(${summary.coopelContacts} of ${summary.expectedContacts}, missing ${summary.missing}, extra ${summary.extra}, different ${summary.mismatched}; ` +
-      `${entities.tasks} tasks, ${entities.notes} notes and ${entities.taggedContacts} tag lists checked, ${entities.entityMismatches} different). ` +
+      `${entities.tasks} tasks, ${entities.notes} notes and ${entities.taggedContacts} tag lists checked, ${entities.entityMismatches} different); ` +
+      `${summary.coopelEdits} contacts edited on Coopel, ${summary.ghlMismatched} of them different in GHL. ` +
       "The service keeps running; Ctrl-C stops it.",
   );
   return summary;
+}
+
+/** Contacts the demo edited on Coopel: GHL id and the city it set. */
+interface CoopelEdits {
+  edited: { ghlId: string; city: string }[];
+}
+
+/**
+ * Edits up to 20 linked contacts on Coopel, as a Coopel user would, when
+ * contacts sync from Coopel to GHL. Each edit sets a new city, which the
+ * Coopel sandbox reports by webhook and the sync writes to GHL. The
+ * expected GHL content of those contacts is updated to match.
+ */
+function runCoopelEdits(
+  config: Config,
+  sandboxes: RunningSandboxes,
+  expected: Map<string, Record<string, unknown>>,
+  logger: Logger,
+): CoopelEdits {
+  const edits: CoopelEdits = { edited: [] };
+  if (config.sync.contacts.direction === "ghl_to_coopel") return edits;
+  const idField = config.coopel.external_id_field ?? "external_id";
+  for (const contact of sandboxes.coopel.contacts.values()) {
+    if (edits.edited.length >= 20) break;
+    const ghlId = contact[idField];
+    if (typeof ghlId !== "string" || !expected.has(ghlId)) continue;
+    const city = `Coopel City ${edits.edited.length + 1}`;
+    sandboxes.coopel.userUpdateContact(contact.id, { city });
+    expected.set(ghlId, { ...expected.get(ghlId), city });
+    edits.edited.push({ ghlId, city });
+  }
+  logger.info(
+    `demo: edited ${edits.edited.length} contacts on Coopel; the sync writes them to GHL`,
+  );
+  return edits;
+}
+
+/** Counts the Coopel-side edits that GHL does not show. */
+function compareGhl(
+  sandboxes: RunningSandboxes,
+  locationId: string,
+  edits: CoopelEdits,
+): number {
+  const contacts = sandboxes.ghl.contacts.get(locationId);
+  return edits.edited.filter(
+    ({ ghlId, city }) => contacts?.get(ghlId)?.city !== city,
+  ).length;
 }
 
 async function waitForDrain(

@@ -55,3 +55,22 @@ export async function startSandboxes(
     },
   };
 }
+
+/**
+ * Points the Coopel sandbox's contact webhooks at the service, signed with
+ * `coopel.webhooks.secret`. Does nothing unless contacts sync from Coopel
+ * and that secret is set.
+ */
+export function connectSandboxWebhooks(
+  config: Config,
+  serviceUrl: string,
+  sandboxes: RunningSandboxes,
+): void {
+  const webhooks = config.coopel.webhooks;
+  if (config.sync.contacts.direction === "ghl_to_coopel" || !webhooks) return;
+  sandboxes.coopel.setWebhookTarget({
+    url: `${serviceUrl}/webhooks/coopel`,
+    secret: webhooks.secret,
+    header: webhooks.signature_header,
+  });
+}

@@ -401,6 +401,7 @@ export function buildContactSyncs(
       reconciler,
       locationId: coopelTargetLocation(config)!,
       syncTags: config.sync.tags.enabled,
+      deletePolicy: config.sync.contacts.delete.policy,
     });
   }
   const contacts = new ContactSync({
@@ -605,6 +606,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
 
   const pauses = new LocationPauses(store, queue);
   const coopelWebhooks = config.coopel.webhooks;
+  if (writesGhl && !coopelWebhooks && !config.coopel.polling)
+    logger.warn(
+      `sync.contacts.direction is ${config.sync.contacts.direction}, but neither coopel.webhooks nor coopel.polling is set, so no Coopel change is found; set one of them`,
+    );
+  if (!writesGhl && (coopelWebhooks || config.coopel.polling))
+    logger.warn(
+      "coopel.webhooks or coopel.polling is set, but sync.contacts.direction is ghl_to_coopel, so POST /webhooks/coopel and polling stay off",
+    );
   if ((options.receiveWebhooks ?? true) && writesGhl && coopelWebhooks)
     registerCoopelWebhookRoute(server, {
       queue,

@@ -771,7 +771,10 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
       it("round-trips GHL hashes and finds a link by Coopel id", async () => {
         await queue.enqueue([event("a")]);
         const [job] = await queue.claim("w1", 10, 30_000);
-        const withHashes = link("g1", { ghlFieldHashes: { email: "h1" } });
+        const withHashes = link("g1", {
+          ghlFieldHashes: { email: "h1" },
+          coopelTags: ["vip", "Grüße"],
+        });
         await queue.complete(job!, completion({ links: [withHashes] }));
         expect(await store.getLink("contact", "loc-1", "g1")).toEqual(
           withHashes,

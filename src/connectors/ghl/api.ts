@@ -220,6 +220,24 @@ export class GhlRestApi implements GhlApi {
     return tagsIn(response);
   }
 
+  async deleteContact(
+    locationId: string,
+    contactId: string,
+    context: CallContext,
+  ): Promise<void> {
+    try {
+      await this.http.request(
+        locationId,
+        "DELETE",
+        `/contacts/${encodeURIComponent(contactId)}`,
+        { context },
+      );
+    } catch (error) {
+      if (error instanceof ApiError && isNotFound(error)) return;
+      throw error;
+    }
+  }
+
   async findDuplicate(
     locationId: string,
     lookup: { email?: string; phone?: string },

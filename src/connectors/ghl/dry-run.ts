@@ -127,4 +127,9 @@ export class DryRunGhlApi implements GhlApi {
     this.plan("DELETE", "remove_tags", locationId, contactId, { tags });
     return Promise.resolve(null);
   }
+
+  deleteContact(locationId: string, contactId: string) {
+    this.plan("DELETE", "delete_contact", locationId, contactId, {});
+    return Promise.resolve();
+  }
 }

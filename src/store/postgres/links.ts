@@ -15,6 +15,7 @@ export interface LinkRow {
   rule_tags: string[] | null;
   parent_ghl_id: string | null;
   ghl_field_hashes: Record<string, string> | null;
+  coopel_tags: string[] | null;
 }
 
 export function rowToLink(row: LinkRow): Link {
@@ -35,6 +36,7 @@ export function rowToLink(row: LinkRow): Link {
   if (row.rule_tags !== null) link.ruleTags = row.rule_tags;
   if (row.parent_ghl_id !== null) link.parentGhlId = row.parent_ghl_id;
   if (row.ghl_field_hashes !== null) link.ghlFieldHashes = row.ghl_field_hashes;
+  if (row.coopel_tags !== null) link.coopelTags = row.coopel_tags;
   return link;
 }
 
@@ -53,8 +55,8 @@ export async function writeLinks(
     );
   const rows = [...byKey.values()];
   await client.query(
-    `INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at, tags, rule_tags, parent_ghl_id, ghl_field_hashes)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::bigint[], $9::bigint[], $10::jsonb[], $11::jsonb[], $12::text[], $13::jsonb[])
+    `INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at, tags, rule_tags, parent_ghl_id, ghl_field_hashes, coopel_tags)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::bigint[], $8::bigint[], $9::bigint[], $10::jsonb[], $11::jsonb[], $12::text[], $13::jsonb[], $14::jsonb[])
      ON CONFLICT (entity, ghl_location_id, ghl_id) DO UPDATE SET
        coopel_account_id = excluded.coopel_account_id,
        coopel_id = excluded.coopel_id,
@@ -65,7 +67,8 @@ export async function writeLinks(
        tags = excluded.tags,
        rule_tags = excluded.rule_tags,
        parent_ghl_id = excluded.parent_ghl_id,
-       ghl_field_hashes = excluded.ghl_field_hashes`,
+       ghl_field_hashes = excluded.ghl_field_hashes,
+       coopel_tags = excluded.coopel_tags`,
     [
       rows.map((l) => l.entity),
       rows.map((l) => l.ghlLocationId),
@@ -83,6 +86,9 @@ export async function writeLinks(
       rows.map((l) => l.parentGhlId ?? null),
       rows.map((l) =>
         l.ghlFieldHashes ? JSON.stringify(l.ghlFieldHashes) : null,
+      ),
+      rows.map((l) =>
+        l.coopelTags == null ? null : JSON.stringify(l.coopelTags),
       ),
     ],
   );

@@ -179,6 +179,7 @@ export const POSTGRES_MIGRATIONS: {
     name: "two-way sync: GHL hashes, write intents, conflicts, cursors",
     sql: `
       ALTER TABLE links ADD COLUMN ghl_field_hashes JSONB;
+      ALTER TABLE links ADD COLUMN coopel_tags JSONB;
       CREATE TABLE write_intents (
         side TEXT NOT NULL,
         account_id TEXT NOT NULL,

@@ -16,6 +16,7 @@ export interface LinkRow {
   rule_tags: string | null;
   parent_ghl_id: string | null;
   ghl_field_hashes: string | null;
+  coopel_tags: string | null;
 }
 
 export function rowToLink(row: LinkRow): Link {
@@ -41,6 +42,8 @@ export function rowToLink(row: LinkRow): Link {
       string,
       string
     >;
+  if (row.coopel_tags !== null)
+    link.coopelTags = JSON.parse(row.coopel_tags) as string[];
   return link;
 }
 
@@ -50,8 +53,8 @@ export function writeLinks(db: Database, links: Link[]): void {
   const statement = prepareCached(
     db,
     `
-    INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at, tags, rule_tags, parent_ghl_id, ghl_field_hashes)
-    VALUES (@entity, @ghlLocationId, @ghlId, @coopelAccountId, @coopelId, @fieldHashes, @deletedAt, @sourceUpdatedAt, @updatedAt, @tags, @ruleTags, @parentGhlId, @ghlFieldHashes)
+    INSERT INTO links (entity, ghl_location_id, ghl_id, coopel_account_id, coopel_id, field_hashes, deleted_at, source_updated_at, updated_at, tags, rule_tags, parent_ghl_id, ghl_field_hashes, coopel_tags)
+    VALUES (@entity, @ghlLocationId, @ghlId, @coopelAccountId, @coopelId, @fieldHashes, @deletedAt, @sourceUpdatedAt, @updatedAt, @tags, @ruleTags, @parentGhlId, @ghlFieldHashes, @coopelTags)
     ON CONFLICT (entity, ghl_location_id, ghl_id) DO UPDATE SET
       coopel_account_id = excluded.coopel_account_id,
       coopel_id = excluded.coopel_id,
@@ -62,7 +65,8 @@ export function writeLinks(db: Database, links: Link[]): void {
       tags = excluded.tags,
       rule_tags = excluded.rule_tags,
       parent_ghl_id = excluded.parent_ghl_id,
-      ghl_field_hashes = excluded.ghl_field_hashes`,
+      ghl_field_hashes = excluded.ghl_field_hashes,
+      coopel_tags = excluded.coopel_tags`,
   );
   for (const link of links) {
     statement.run({
@@ -84,6 +88,8 @@ export function writeLinks(db: Database, links: Link[]): void {
       ghlFieldHashes: link.ghlFieldHashes
         ? JSON.stringify(link.ghlFieldHashes)
         : null,
+      coopelTags:
+        link.coopelTags == null ? null : JSON.stringify(link.coopelTags),
     });
   }
 }

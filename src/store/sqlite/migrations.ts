@@ -121,6 +121,7 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
     name: "two-way sync: GHL hashes, write intents, conflicts, cursors",
     sql: `
       ALTER TABLE links ADD COLUMN ghl_field_hashes TEXT;
+      ALTER TABLE links ADD COLUMN coopel_tags TEXT;
       CREATE TABLE write_intents (
         side TEXT NOT NULL,
         account_id TEXT NOT NULL,
