@@ -12,7 +12,7 @@ afterEach(async () => {
 const GHL_COUNT = 25_000;
 const MATCHED = 9_990;
 
-/** A distinct, possible US number per index. */
+/** Returns a distinct, possible US number per index. */
 function phoneOf(index: number): string {
   return `+1415${String(2_000_000 + index)}`;
 }

@@ -84,7 +84,7 @@ export async function runBackfill(
   }
 }
 
-/** The summary as a person reads it. */
+/** Formats the summary for a person to read. */
 export function formatSummary(s: BackfillSummary): string {
   const lines = [
     `backfill of location ${s.locationId}${s.dryRun ? " (dry run: nothing was written)" : ""}${s.resumed ? ", resumed from the saved cursor" : ""}`,
@@ -115,7 +115,7 @@ interface ProgressReporter {
   stop(): void;
 }
 
-/** A progress bar with rate and time left on a terminal; nothing otherwise (the log has a line per run). */
+/** Returns a progress bar with rate and time left on a terminal, or a no-op elsewhere, where the log has a line per run. */
 function progressReporter(enabled: boolean): ProgressReporter {
   if (!enabled || process.stderr.isTTY !== true)
     return { update: () => undefined, stop: () => undefined };

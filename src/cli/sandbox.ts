@@ -1,11 +1,28 @@
+import { seedFirstSync } from "../sandbox/first-sync-seed.js";
 import type { LoadedConfig } from "../config/load.js";
 import { createLogger } from "../runtime/logger.js";
 import { startSandboxes } from "../runtime/sandboxes.js";
 
 /** Runs both sandboxes until SIGINT or SIGTERM. */
-export async function runSandbox(loaded: LoadedConfig): Promise<number> {
+export async function runSandbox(
+  loaded: LoadedConfig,
+  options: { seed?: number } = {},
+): Promise<number> {
   const logger = createLogger(loaded.config.log);
   const sandboxes = await startSandboxes(loaded.config, logger);
+  const locationId = loaded.config.ghl.locations[0]?.id;
+  if (options.seed !== undefined && locationId !== undefined) {
+    const seeded = seedFirstSync(
+      sandboxes.ghl,
+      sandboxes.coopel,
+      locationId,
+      options.seed,
+    );
+    logger.info(
+      { ...seeded, locationId },
+      `seeded ${seeded.ghlContacts} GHL contacts and ${seeded.coopelContacts} Coopel contacts for a first sync`,
+    );
+  }
   logger.info(
     { ghl: sandboxes.ghl.url, coopel: sandboxes.coopel.url },
     `sandboxes running: GHL ${sandboxes.ghl.url}, Coopel ${sandboxes.coopel.url} (OpenAPI: ${sandboxes.coopel.url}/openapi.json); Ctrl-C stops them`,

@@ -99,7 +99,7 @@ export interface BackfillSummary {
 /** Progress after one page. */
 export interface BackfillProgress {
   read: number;
-  /** What GHL reports as the location's total; an estimate only. */
+  /** The location's total as GHL reports it, an estimate only. */
   reportedTotal: number | null;
   summary: BackfillSummary;
 }
@@ -118,10 +118,10 @@ export function backfillCursorName(locationId: string): string {
 
 /**
  * The first sync of one GHL location into Coopel. It reads every GHL
- * contact by cursor, reads Coopel once into an index, and per contact links
- * the one-to-one match (external id, then email, then E.164 phone), creates
- * the contact when nothing matches, and puts every doubtful match on the
- * review list. After each page the links and the cursor are saved in one
+ * contact by cursor and reads Coopel once into an index. Per contact, it
+ * links the one-to-one match (external id, then email, then E.164 phone),
+ * creates the contact when nothing matches, and puts every doubtful match
+ * on the review list. After each page the links and the cursor are saved in one
  * transaction, so a killed run resumes at the next page; a create whose link
  * was lost is found again by its external id in the next run's index.
  */

@@ -660,7 +660,7 @@ export interface ConnectionStore {
   ): Promise<void>;
 }
 
-/** Why a first-sync match was not linked on its own and waits for a person. */
+/** The reason a first-sync match was not linked on its own and waits for a person. */
 export type ReviewReason =
   /** Several Coopel contacts share the GHL contact's email. */
   | "several_email_matches"

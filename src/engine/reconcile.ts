@@ -63,7 +63,7 @@ export type Finding =
       survivor: string | null;
     };
 
-/** What reconcile did about a finding. */
+/** The action reconcile took on a finding. */
 export type Repair =
   | "updated"
   | "tags_fixed"
@@ -581,7 +581,7 @@ export class Reconcile {
     ]);
   }
 
-  /** A GHL contact without a link: matched per record, then linked, created or sent to review. */
+  /** Matches a GHL contact without a link by lookups per record, then links it, creates it or sends it to review. */
   private async handleUnlinked(ghlId: string): Promise<void> {
     const { options } = this;
     try {

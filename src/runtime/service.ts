@@ -563,7 +563,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   };
 }
 
-/** The locations whose contacts are polled, each with its interval. */
+/** Lists the locations whose contacts are polled, each with its interval. */
 export function contactPollSchedule(
   config: Config,
   syncs: (locationId: string, entity: Entity) => boolean,
@@ -579,7 +579,7 @@ export function contactPollSchedule(
 }
 
 /**
- * A dry run's job ends as skipped with reason `dry_run` and stores no links,
+ * Turns a job's completion into that of a dry run. The job ends as skipped with reason `dry_run` and stores no links,
  * because the planned creates have no real ids. Its planned writes stay in
  * the log.
  */
