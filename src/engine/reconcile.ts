@@ -133,7 +133,12 @@ export class Reconcile {
   private ghlCounted = 0;
   private coopelCounted = 0;
   private readonly summary: ReconcileSummary;
-  /** GHL contacts found without a link, handled after stale links so that a merge survivor gets its link moved before it is matched. */
+  /**
+   * GHL contacts found without a link, handled after stale links so that a
+   * merge survivor gets its link moved before it is matched.
+   * NOTE: this list is in memory, so it grows with the number of unlinked
+   * contacts (small after a backfill, large before one).
+   */
   private unlinked: string[] = [];
 
   constructor(private readonly options: ReconcileOptions) {
