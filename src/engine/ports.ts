@@ -750,6 +750,8 @@ export interface SyncState {
   /** Review items, oldest first; only those with `status` when given. */
   listReviewItems(status?: ReviewItem["status"]): Promise<ReviewItem[]>;
   getReviewItem(id: string): Promise<ReviewItem | null>;
+  /** True when the GHL contact has an open review item. */
+  hasOpenReview(ghlLocationId: string, ghlId: string): Promise<boolean>;
   /** Closes an open item; returns false when it is not open. */
   resolveReviewItem(
     id: string,

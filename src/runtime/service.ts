@@ -257,6 +257,7 @@ export function buildEngine(
   ghl: GhlApi,
   logger: Logger,
   syncs: (locationId: string, entity: Entity) => boolean,
+  syncState?: SyncState,
 ): SyncEngine {
   const mapping = new ContactMapping(config.mapping);
   const contacts = new ContactSync({
@@ -264,6 +265,9 @@ export function buildEngine(
     coopel,
     mapping,
     deletePolicy: config.sync.contacts.delete,
+    underReview: syncState
+      ? (locationId, ghlId) => syncState.hasOpenReview(locationId, ghlId)
+      : undefined,
   });
   const contactEvents = new ContactEventSync({
     contacts,
@@ -455,7 +459,15 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     const ghlApi: GhlApi = config.dry_run
       ? new DryRunGhlApi(restGhl, logger)
       : restGhl;
-    const engine = buildEngine(config, store, coopel, ghlApi, logger, syncs);
+    const engine = buildEngine(
+      config,
+      store,
+      coopel,
+      ghlApi,
+      logger,
+      syncs,
+      syncState,
+    );
     if (config.sync.tasks.enabled) {
       taskPoller = new TaskPoller({
         queue,

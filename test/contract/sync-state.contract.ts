@@ -124,6 +124,8 @@ export function syncStateContract(
           candidates: [],
         },
       ]);
+      expect(await state.hasOpenReview("loc-1", "g1")).toBe(true);
+      expect(await state.hasOpenReview("loc-2", "g1")).toBe(false);
       const open = await state.listReviewItems("open");
       expect(open).toHaveLength(1);
       expect(open[0]).toMatchObject({
@@ -148,6 +150,7 @@ export function syncStateContract(
       });
       expect(item?.resolvedAt).toEqual(expect.any(Number));
       expect(await state.listReviewItems("open")).toEqual([]);
+      expect(await state.hasOpenReview("loc-1", "g1")).toBe(false);
       expect(await state.listReviewItems()).toHaveLength(1);
       expect(await state.getReviewItem("999999")).toBeNull();
       expect(await state.getReviewItem("not-a-number")).toBeNull();

@@ -176,6 +176,14 @@ export class PostgresSyncState implements SyncState {
     return rows[0] ? rowToReview(rows[0]) : null;
   }
 
+  async hasOpenReview(ghlLocationId: string, ghlId: string): Promise<boolean> {
+    const { rows } = await this.pool.query(
+      "SELECT 1 FROM review_items WHERE ghl_location_id = $1 AND ghl_id = $2 AND status = 'open'",
+      [ghlLocationId, ghlId],
+    );
+    return rows.length > 0;
+  }
+
   async resolveReviewItem(
     id: string,
     status: "accepted" | "rejected",

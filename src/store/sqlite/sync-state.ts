@@ -239,6 +239,17 @@ export class SqliteSyncState implements SyncState {
     });
   }
 
+  hasOpenReview(ghlLocationId: string, ghlId: string): Promise<boolean> {
+    return settle(
+      () =>
+        this.db
+          .prepare(
+            "SELECT 1 FROM review_items WHERE ghl_location_id = ? AND ghl_id = ? AND status = 'open'",
+          )
+          .get(ghlLocationId, ghlId) !== undefined,
+    );
+  }
+
   resolveReviewItem(
     id: string,
     status: "accepted" | "rejected",
