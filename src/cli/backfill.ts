@@ -37,6 +37,8 @@ export async function runBackfill(
   try {
     if (options.restart && !dryRun)
       await storage.syncState.saveCursor(backfillCursorName(locationId), null);
+    // NOTE: the share counts this run's own GHL requests only, not the
+    // location's other traffic of the day.
     const daily = config.ghl.rate_limit.daily ?? GHL_DAILY_REQUESTS;
     const progress = progressReporter(options.json !== true);
     const backfill = new Backfill({
