@@ -23,9 +23,9 @@ export interface ContactSyncOptions {
   mapping: ContactMapping;
   deletePolicy: DeletePolicy;
   /**
-   * True when the first sync put the GHL contact on the review list; its
-   * events then wait for a person's decision instead of matching by email
-   * or phone. Absent means no contact is under review.
+   * Tells whether the first sync put the GHL contact on the review list.
+   * Such a contact's events wait for a person's decision instead of
+   * matching by email or phone. Absent means no contact is under review.
    */
   underReview?: (locationId: string, ghlId: string) => Promise<boolean>;
   now?: () => number;
