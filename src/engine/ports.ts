@@ -700,7 +700,7 @@ export interface ReviewItem {
   resolvedAt: number | null;
 }
 
-/** A review entry to add; a repeat for the same GHL contact replaces the open one. */
+/** A review entry to add; a repeat for the same GHL contact updates the open one. */
 export type NewReviewItem = Pick<
   ReviewItem,
   "ghlLocationId" | "ghl" | "reason" | "candidates"
@@ -745,7 +745,7 @@ export interface SyncState {
     afterGhlId: string | null,
     limit: number,
   ): Promise<Link[]>;
-  /** Adds review items; an open item of the same GHL contact is replaced. Returns the ids. */
+  /** Adds review items and returns their ids; an open item of the same GHL contact is updated and keeps its id. */
   addReviewItems(items: NewReviewItem[]): Promise<string[]>;
   /** Review items, oldest first; only those with `status` when given. */
   listReviewItems(status?: ReviewItem["status"]): Promise<ReviewItem[]>;
