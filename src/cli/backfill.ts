@@ -56,6 +56,9 @@ export async function runBackfill(
       syncTags: config.sync.tags.enabled,
       dryRun,
       onPage: (page) => progress.update(page),
+      // TODO: pass createOnGhl (Coopel-only contacts created on GHL) once
+      // sync.contacts.direction accepts two_way and a Coopel-to-GHL mapping
+      // exists; until then Coopel-only contacts stay on Coopel.
     });
     logger.info(
       { locationId, dryRun, budgetShare: config.backfill.budget_share },
@@ -101,6 +104,11 @@ export function formatSummary(s: BackfillSummary): string {
     `  to review:             ${s.review}${s.review > 0 ? " (see `ghl-coopel-sync review`)" : ""}`,
     `  deleted in GHL:        ${s.skippedDeleted}`,
     `  left unlinked:         ${s.leftUnlinked}`,
+    ...(s.createdOnGhl + s.ghlDuplicates > 0
+      ? [
+          `  created on GHL:        ${s.createdOnGhl} (${s.ghlDuplicates} already there as duplicates)`,
+        ]
+      : []),
     `  failed:                ${s.failed}`,
     `  requests:              GHL ${s.ghlRequests}, Coopel ${s.coopelRequests}`,
     `  time:                  ${(s.durationMs / 1000).toFixed(1)} s`,
