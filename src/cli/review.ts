@@ -117,6 +117,10 @@ export async function runReviewAccept(
           `review item ${id} has ${ids.length} candidates; choose one with --coopel (${ids.join(", ")})`,
         );
       coopelId = ids[0]!;
+    } else if (ids.length > 0 && !ids.includes(coopelId)) {
+      throw new OptionError(
+        `--coopel ${coopelId} is not a candidate of review item ${id}; use one of: ${ids.join(", ")}`,
+      );
     }
     const { storage, coopel, ghl } = context;
     const [owner] = await storage.syncState.getLinksByCoopelIds(
