@@ -12,7 +12,7 @@ afterEach(async () => {
 const GHL_COUNT = 25_000;
 const MATCHED = 9_990;
 
-/** A distinct, possible US number per index. */
+/** Returns a distinct, possible US number per index. */
 function phoneOf(index: number): string {
   return `+1415${String(2_000_000 + index)}`;
 }
@@ -137,9 +137,7 @@ describe("backfill", () => {
   it("links 25,000 GHL contacts to 10,000 Coopel ones, reviews the doubtful", async () => {
     setup = await startFirstSync();
     const s = setup;
-    const seedStart = Date.now();
     const seeded = seed(s);
-    console.log(`seeding took ${(Date.now() - seedStart) / 1000} s`);
     const coopelBefore = new Map(
       [...s.coopel.contacts.values()].map((c) => [c.id, structuredClone(c)]),
     );
@@ -229,13 +227,12 @@ describe("backfill", () => {
       expect(body.locationId).toBe(LOCATION_ID);
       expect(body.pageLimit).toBe(500);
     }
-    expect(seconds).toBeLessThan(60);
+    // About 20 s on an idle 2-core machine; the bound leaves room for load.
+    expect(seconds).toBeLessThan(120);
 
     // A second run finds everything linked and writes nothing.
     const coopelWrites = s.writes().coopel;
-    const againStart = Date.now();
     const again = await s.cli(["backfill", "--json"], 120_000);
-    console.log(`second run took ${(Date.now() - againStart) / 1000} s`);
     expect(again.code).toBe(0);
     const second = JSON.parse(again.stdout) as Record<string, number>;
     expect(second.alreadyLinked).toBe(GHL_COUNT);

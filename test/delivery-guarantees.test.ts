@@ -316,6 +316,21 @@ describe("no duplicates", () => {
       dryRun: true,
       ids: [dead!.id],
     });
+    const writesBefore = harness.coopel.requests.filter(
+      (r) => r.method !== "GET",
+    ).length;
+    const planned = await runCli([...replay, "--dry-run"], {}, 60_000);
+    expect(planned.code).toBe(0);
+    expect(planned.stdout).toContain(
+      `1 dead letter would be replayed: #${dead!.id}`,
+    );
+    // The running worker would pick up a replayed job within a few polls.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(
+      harness.coopel.requests.filter((r) => r.method !== "GET").length,
+    ).toBe(writesBefore);
+    expect(await harness.service.queue.listDeadLetters({})).toHaveLength(1);
+
     const first = await runCli(replay, {}, 60_000);
     expect(first.stdout).toContain("replayed 1 dead letter");
     const second = await runCli(replay, {}, 60_000);

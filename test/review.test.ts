@@ -85,6 +85,17 @@ describe("review", () => {
     expect(ambiguous.stderr).toContain(
       "has 2 candidates; choose one with --coopel",
     );
+    const stranger = await s.cli([
+      "review",
+      "accept",
+      patItem,
+      "--coopel",
+      bob,
+    ]);
+    expect(stranger.code).toBe(2);
+    expect(stranger.stderr).toContain(
+      `--coopel ${bob} is not a candidate of review item ${patItem}`,
+    );
     const chosen = await s.cli([
       "review",
       "accept",

@@ -37,6 +37,8 @@ export async function runBackfill(
   try {
     if (options.restart && !dryRun)
       await storage.syncState.saveCursor(backfillCursorName(locationId), null);
+    // NOTE: the share counts this run's own GHL requests only, not the
+    // location's other traffic of the day.
     const daily = config.ghl.rate_limit.daily ?? GHL_DAILY_REQUESTS;
     const progress = progressReporter(options.json !== true);
     const backfill = new Backfill({
@@ -54,6 +56,9 @@ export async function runBackfill(
       syncTags: config.sync.tags.enabled,
       dryRun,
       onPage: (page) => progress.update(page),
+      // TODO: pass createOnGhl (Coopel-only contacts created on GHL) once
+      // sync.contacts.direction accepts two_way and a Coopel-to-GHL mapping
+      // exists; until then Coopel-only contacts stay on Coopel.
     });
     logger.info(
       { locationId, dryRun, budgetShare: config.backfill.budget_share },
@@ -84,7 +89,7 @@ export async function runBackfill(
   }
 }
 
-/** The summary as a person reads it. */
+/** Formats the summary for a person to read. */
 export function formatSummary(s: BackfillSummary): string {
   const lines = [
     `backfill of location ${s.locationId}${s.dryRun ? " (dry run: nothing was written)" : ""}${s.resumed ? ", resumed from the saved cursor" : ""}`,
@@ -99,6 +104,11 @@ export function formatSummary(s: BackfillSummary): string {
     `  to review:             ${s.review}${s.review > 0 ? " (see `ghl-coopel-sync review`)" : ""}`,
     `  deleted in GHL:        ${s.skippedDeleted}`,
     `  left unlinked:         ${s.leftUnlinked}`,
+    ...(s.createdOnGhl + s.ghlDuplicates > 0
+      ? [
+          `  created on GHL:        ${s.createdOnGhl} (${s.ghlDuplicates} already there as duplicates)`,
+        ]
+      : []),
     `  failed:                ${s.failed}`,
     `  requests:              GHL ${s.ghlRequests}, Coopel ${s.coopelRequests}`,
     `  time:                  ${(s.durationMs / 1000).toFixed(1)} s`,
@@ -115,7 +125,7 @@ interface ProgressReporter {
   stop(): void;
 }
 
-/** A progress bar with rate and time left on a terminal; nothing otherwise (the log has a line per run). */
+/** Returns a progress bar with rate and time left on a terminal, or a no-op elsewhere, where the log has a line per run. */
 function progressReporter(enabled: boolean): ProgressReporter {
   if (!enabled || process.stderr.isTTY !== true)
     return { update: () => undefined, stop: () => undefined };

@@ -145,14 +145,26 @@ export function buildProgram(setCode: (code: number) => void): Command {
       "configuration file whose sandbox ports and tokens to use",
       "sync.config.yaml",
     )
+    .option(
+      "--seed <count>",
+      "fill the sandboxes for trying a first sync: this many GHL contacts, a third of them already on Coopel, plus the cases that need review",
+    )
     .addHelpText(
       "after",
-      "\nExample:\n  ghl-coopel-sync sandbox --config sync.config.yaml\n\nExit codes: 0 stopped by a signal, 1 a sandbox could not start (a port in use), 2 invalid configuration.",
+      "\nExamples:\n  ghl-coopel-sync sandbox --config sync.config.yaml\n  ghl-coopel-sync sandbox --seed 2000\n\nExit codes: 0 stopped by a signal, 1 a sandbox could not start (a port in use), 2 invalid configuration.",
     )
-    .action(async (options: { config: string }) => {
+    .action(async (options: { config: string; seed?: string }) => {
       const loaded = loadConfigFile(options.config);
+      let seed: number | undefined;
+      if (options.seed !== undefined) {
+        seed = Number(options.seed);
+        if (!Number.isInteger(seed) || seed < 0 || seed > 1_000_000)
+          throw new OptionError(
+            `--seed ${options.seed} is not a whole number from 0 to 1000000; give the number of GHL contacts to create`,
+          );
+      }
       const { runSandbox } = await import("./sandbox.js");
-      setCode(await runSandbox(loaded));
+      setCode(await runSandbox(loaded, { seed }));
     });
   program
     .command("reencrypt")

@@ -3,11 +3,16 @@ import { ScanError } from "../engine/ghl-scan.js";
 import {
   Reconcile,
   type Finding,
+  type ReconcileOptions,
   type ReconcileSummary,
   type Repair,
 } from "../engine/reconcile.js";
 import { OptionError } from "./option-error.js";
-import { chooseLocation, openSyncContext } from "./sync-context.js";
+import {
+  chooseLocation,
+  openSyncContext,
+  type SyncContext,
+} from "./sync-context.js";
 
 export interface ReconcileCliOptions {
   location?: string;
@@ -33,7 +38,7 @@ export async function runReconcile(
     );
   const locationId = chooseLocation(loaded.config, options.location);
   const context = await openSyncContext(loaded);
-  const { config, storage, logger } = context;
+  const { config, logger } = context;
   const dryRun = options.dryRun === true || config.dry_run;
   const json = options.json === true;
   let first = true;
@@ -48,21 +53,9 @@ export async function runReconcile(
     write(`${formatFinding(finding, repair)}\n`);
   };
   try {
-    const reconcile = new Reconcile({
-      ghl: context.ghl,
-      coopel: context.coopel,
-      state: storage.syncState,
-      mapping: context.mapping,
-      enrich: context.enrich,
-      logger,
-      locationId,
-      deletePolicy: config.sync.contacts.delete,
-      syncTags: config.sync.tags.enabled,
+    const reconcile = newReconcile(context, locationId, {
       repair: options.repair === true,
       dryRun,
-      pageLimit: config.backfill.page_size,
-      coopelPageSize: config.backfill.coopel_page_size,
-      concurrency: config.backfill.concurrency,
       onFinding,
     });
     let summary: ReconcileSummary;
@@ -87,6 +80,34 @@ export async function runReconcile(
   } finally {
     await context.close();
   }
+}
+
+/** Builds a Reconcile of one location from the configuration. */
+export function newReconcile(
+  context: SyncContext,
+  locationId: string,
+  options: Pick<ReconcileOptions, "repair" | "dryRun" | "onFinding"> & {
+    concurrency?: number;
+  },
+): Reconcile {
+  const { config } = context;
+  return new Reconcile({
+    ghl: context.ghl,
+    coopel: context.coopel,
+    state: context.storage.syncState,
+    mapping: context.mapping,
+    enrich: context.enrich,
+    logger: context.logger,
+    locationId,
+    deletePolicy: config.sync.contacts.delete,
+    syncTags: config.sync.tags.enabled,
+    pageLimit: config.backfill.page_size,
+    coopelPageSize: config.backfill.coopel_page_size,
+    concurrency: options.concurrency ?? config.backfill.concurrency,
+    repair: options.repair,
+    dryRun: options.dryRun,
+    onFinding: options.onFinding,
+  });
 }
 
 function row(...cells: string[]): string {

@@ -117,6 +117,10 @@ export async function runReviewAccept(
           `review item ${id} has ${ids.length} candidates; choose one with --coopel (${ids.join(", ")})`,
         );
       coopelId = ids[0]!;
+    } else if (ids.length > 0 && !ids.includes(coopelId)) {
+      throw new OptionError(
+        `--coopel ${coopelId} is not a candidate of review item ${id}; use one of: ${ids.join(", ")}`,
+      );
     }
     const { storage, coopel, ghl } = context;
     const [owner] = await storage.syncState.getLinksByCoopelIds(
@@ -176,7 +180,7 @@ export async function runReviewAccept(
 
 /**
  * Rejects a match: the GHL contact is another person, so it is created on
- * Coopel as a contact of its own and linked; with `leaveUnlinked` nothing
+ * Coopel as a contact of its own and linked. With `leaveUnlinked` nothing
  * is created, and later backfills leave the contact alone. Exit codes: 0
  * done, 1 the GHL contact no longer exists, 2 invalid item.
  */
@@ -190,6 +194,12 @@ export async function runReviewReject(
   try {
     const item = await openItem(context, id);
     const { storage, coopel, ghl } = context;
+    if (context.config.dry_run) {
+      write(
+        `dry run: #${id} would ${options.leaveUnlinked ? "leave GHL " + item.ghl.id + " unlinked" : "create GHL " + item.ghl.id + " as a Coopel contact of its own"}; nothing was written\n`,
+      );
+      return 0;
+    }
     if (options.leaveUnlinked) {
       await storage.syncState.resolveReviewItem(id, "rejected", null);
       write(

@@ -1,9 +1,13 @@
+import { seedFirstSync } from "../sandbox/first-sync-seed.js";
 import type { LoadedConfig } from "../config/load.js";
 import { createLogger } from "../runtime/logger.js";
 import { startSandboxes, type RunningSandboxes } from "../runtime/sandboxes.js";
 
 /** Runs both sandboxes until SIGINT or SIGTERM; returns 1 when they cannot start. */
-export async function runSandbox(loaded: LoadedConfig): Promise<number> {
+export async function runSandbox(
+  loaded: LoadedConfig,
+  options: { seed?: number } = {},
+): Promise<number> {
   const logger = createLogger(loaded.config.log);
   let sandboxes: RunningSandboxes;
   try {
@@ -17,6 +21,19 @@ export async function runSandbox(loaded: LoadedConfig): Promise<number> {
     );
     logger.flush();
     return 1;
+  }
+  const locationId = loaded.config.ghl.locations[0]?.id;
+  if (options.seed !== undefined && locationId !== undefined) {
+    const seeded = seedFirstSync(
+      sandboxes.ghl,
+      sandboxes.coopel,
+      locationId,
+      options.seed,
+    );
+    logger.info(
+      { ...seeded, locationId },
+      `seeded ${seeded.ghlContacts} GHL contacts and ${seeded.coopelContacts} Coopel contacts for a first sync`,
+    );
   }
   logger.info(
     { ghl: sandboxes.ghl.url, coopel: sandboxes.coopel.url },

@@ -18,7 +18,7 @@ import {
 import { UsageError } from "./errors.js";
 import { OptionError } from "./option-error.js";
 
-/** What the one-shot sync commands (backfill, reconcile, review, sync-one) work with. */
+/** The store and clients that the one-shot sync commands (backfill, reconcile, review, sync-one) use. */
 export interface SyncContext {
   config: Config;
   storage: Storage;
@@ -96,7 +96,7 @@ export async function openSyncContext(
   };
 }
 
-/** The location a command works on: `--location`, or the only configured one. */
+/** Returns the location a command works on: `--location`, or the only configured one. */
 export function chooseLocation(config: Config, location?: string): string {
   const ids = config.ghl.locations.map((l) => l.id);
   if (location !== undefined) {

@@ -1,6 +1,7 @@
 import type { LoadedConfig } from "../config/load.js";
 import type { CoopelRecord, GhlRecord } from "../engine/ports.js";
-import { Reconcile, type Finding, type Repair } from "../engine/reconcile.js";
+import type { Finding, Repair } from "../engine/reconcile.js";
+import { newReconcile } from "./reconcile.js";
 import { chooseLocation, openSyncContext } from "./sync-context.js";
 
 export interface SyncOneOptions {
@@ -22,7 +23,7 @@ export async function runSyncOne(
 ): Promise<number> {
   const locationId = chooseLocation(loaded.config, options.location);
   const context = await openSyncContext(loaded);
-  const { config, storage, logger } = context;
+  const { config, storage } = context;
   const dryRun = options.dryRun === true || config.dry_run;
   try {
     const snapshot = async (): Promise<{
@@ -51,20 +52,9 @@ export async function runSyncOne(
       return 1;
     }
     const actions: { finding: Finding; repair: Repair | null }[] = [];
-    const reconcile = new Reconcile({
-      ghl: context.ghl,
-      coopel: context.coopel,
-      state: storage.syncState,
-      mapping: context.mapping,
-      enrich: context.enrich,
-      logger,
-      locationId,
-      deletePolicy: config.sync.contacts.delete,
-      syncTags: config.sync.tags.enabled,
+    const reconcile = newReconcile(context, locationId, {
       repair: true,
       dryRun,
-      pageLimit: config.backfill.page_size,
-      coopelPageSize: config.backfill.coopel_page_size,
       concurrency: 1,
       onFinding: (finding, repair) => actions.push({ finding, repair }),
     });

@@ -19,13 +19,14 @@ import {
   type MatchDecision,
 } from "./contact-match.js";
 import { CoopelIndex } from "./coopel-index.js";
-import { normaliseValue } from "./field-compare.js";
+import { idText, normaliseValue } from "./field-compare.js";
 import { scanGhlContacts } from "./ghl-scan.js";
 import type {
   CallContext,
   CoopelClient,
   CoopelRecord,
   GhlApi,
+  GhlContactWrite,
   GhlRecord,
   Link,
   Logger,
@@ -63,6 +64,12 @@ export interface BackfillOptions {
   onPage?: (progress: BackfillProgress) => void;
   /** Waits before an empty GHL page is asked for again. */
   confirmEmptyAfterMs?: number;
+  /**
+   * Maps a Coopel contact to a GHL body, for contacts that only Coopel has;
+   * null leaves that contact out. Absent means Coopel-only contacts stay on
+   * Coopel, as in a GHL-to-Coopel sync.
+   */
+  createOnGhl?: (record: CoopelRecord) => GhlContactWrite | null;
   now?: () => number;
 }
 
@@ -89,6 +96,10 @@ export interface BackfillSummary {
   skippedDeleted: number;
   /** GHL contacts whose review item was rejected with "leave unlinked". */
   leftUnlinked: number;
+  /** Coopel-only contacts created on GHL (with `createOnGhl`). */
+  createdOnGhl: number;
+  /** Coopel-only contacts that GHL reported as duplicates of an existing contact; left unlinked. */
+  ghlDuplicates: number;
   failed: number;
   ghlRequests: number;
   coopelRequests: number;
@@ -99,7 +110,7 @@ export interface BackfillSummary {
 /** Progress after one page. */
 export interface BackfillProgress {
   read: number;
-  /** What GHL reports as the location's total; an estimate only. */
+  /** The location's total as GHL reports it, an estimate only. */
   reportedTotal: number | null;
   summary: BackfillSummary;
 }
@@ -118,10 +129,10 @@ export function backfillCursorName(locationId: string): string {
 
 /**
  * The first sync of one GHL location into Coopel. It reads every GHL
- * contact by cursor, reads Coopel once into an index, and per contact links
- * the one-to-one match (external id, then email, then E.164 phone), creates
- * the contact when nothing matches, and puts every doubtful match on the
- * review list. After each page the links and the cursor are saved in one
+ * contact by cursor and reads Coopel once into an index. Per contact, it
+ * links the one-to-one match (external id, then email, then E.164 phone),
+ * creates the contact when nothing matches, and puts every doubtful match
+ * on the review list. After each page the links and the cursor are saved in one
  * transaction, so a killed run resumes at the next page; a create whose link
  * was lost is found again by its external id in the next run's index.
  */
@@ -133,6 +144,8 @@ export class Backfill {
   private readonly sharedEmails = new Set<string>();
   private readonly sharedPhones = new Set<string>();
   private readonly keepUnlinked = new Set<string>();
+  /** Coopel contacts that this run put on the review list as candidates. */
+  private readonly reviewCandidates = new Set<string>();
   private readonly ghlRequests: CallContext["requests"] = [];
   private readonly coopelRequests: CallContext["requests"] = [];
   /** Requests already counted and dropped from the lists above, which would otherwise grow with every write. */
@@ -158,6 +171,8 @@ export class Backfill {
       review: 0,
       skippedDeleted: 0,
       leftUnlinked: 0,
+      createdOnGhl: 0,
+      ghlDuplicates: 0,
       failed: 0,
       ghlRequests: 0,
       coopelRequests: 0,
@@ -220,7 +235,100 @@ export class Backfill {
         return this.finish(started, "budget");
     }
     if (!options.dryRun) await options.state.saveCursor(cursorName, null);
+    if (options.createOnGhl)
+      await this.createCoopelOnly(options.createOnGhl, ghlContext);
     return this.finish(started, "done");
+  }
+
+  /**
+   * Creates on GHL the Coopel contacts that no GHL contact claims, once the
+   * scan has linked everything it could. Contacts without email and phone
+   * are left out, because nothing could find them again after a crash, and
+   * so are candidates of open review items. A contact that GHL reports as a
+   * duplicate stays unlinked, for a person or the next backfill to match.
+   */
+  private async createCoopelOnly(
+    toGhl: (record: CoopelRecord) => GhlContactWrite | null,
+    ghlContext: () => CallContext,
+  ): Promise<void> {
+    const { options } = this;
+    const reviewed = new Set(this.reviewCandidates);
+    for (const item of await options.state.listReviewItems("open"))
+      for (const candidate of item.candidates) reviewed.add(candidate.id);
+    const external = options.coopel.externalIdField;
+    const pending = this.index
+      .all()
+      .filter(
+        (c) =>
+          !this.linkedTo.has(c.id) &&
+          !reviewed.has(c.id) &&
+          (external === null || idText(c.record[external]) === null) &&
+          (idText(c.record.email) !== null || idText(c.record.phone) !== null),
+      );
+    await runPool(pending, options.concurrency, async (candidate) => {
+      const write = toGhl(candidate.record);
+      if (write === null) return;
+      if (options.dryRun) {
+        this.summary.createdOnGhl++;
+        options.logger.info(
+          {
+            coopelId: candidate.id,
+            plan: "create on GHL",
+            fields: Object.keys(write.fields),
+          },
+          "backfill plan: create in GHL",
+        );
+        return;
+      }
+      try {
+        const created = await withRetries(() =>
+          options.ghl.createContact(options.locationId, write, ghlContext()),
+        );
+        if (created.duplicate) {
+          this.summary.ghlDuplicates++;
+          options.logger.warn(
+            { coopelId: candidate.id, ghlId: created.id },
+            "backfill: GHL already has this Coopel-only contact as a duplicate; it stays unlinked",
+          );
+          return;
+        }
+        const context: CallContext = {
+          requests: this.coopelRequests,
+          priority: "background",
+        };
+        if (external)
+          await withRetries(() =>
+            options.coopel.updateContact(
+              candidate.id,
+              { [external]: created.id },
+              context,
+            ),
+          );
+        await options.state.saveLinks([
+          {
+            entity: "contact",
+            ghlLocationId: options.locationId,
+            ghlId: created.id,
+            coopelAccountId: options.coopel.accountId,
+            coopelId: candidate.id,
+            fieldHashes: {},
+            deletedAt: null,
+            sourceUpdatedAt: created.record
+              ? updatedAtOf(created.record)
+              : null,
+            updatedAt: this.now(),
+          },
+        ]);
+        this.linkedTo.set(candidate.id, created.id);
+        this.summary.createdOnGhl++;
+      } catch (error) {
+        this.summary.failed++;
+        options.logger.error(
+          { err: error, coopelId: candidate.id },
+          "backfill: creating the Coopel-only contact on GHL failed; the next run tries again",
+        );
+      }
+    });
   }
 
   private finish(
@@ -350,6 +458,8 @@ export class Backfill {
           candidates: decision.candidates.map(summariseCoopel),
         });
         this.summary.review++;
+        for (const candidate of decision.candidates)
+          this.reviewCandidates.add(candidate.id);
         options.logger.info(
           {
             ghlId,

@@ -3,7 +3,7 @@ import { ApiError } from "./errors.js";
 import { diffFields, diffTags, idText } from "./field-compare.js";
 import type { CallContext, CoopelClient, CoopelRecord, Link } from "./ports.js";
 
-/** The Coopel body that creates a GHL contact: every non-empty mapped field, its tags and the external id. */
+/** Builds the Coopel body that creates a GHL contact: every non-empty mapped field, its tags and the external id. */
 export function createBody(
   mapped: MappedContact,
   ghlId: string,
@@ -20,7 +20,7 @@ export function createBody(
 }
 
 /**
- * The fields to write when a GHL contact is linked to an existing Coopel
+ * Returns the fields to write when a GHL contact is linked to an existing Coopel
  * contact: non-empty mapped values that differ from Coopel's. Empty GHL
  * values do not clear Coopel fields here, so a first sync never erases data
  * that only Coopel has. The external id is set when it is missing.
@@ -39,7 +39,7 @@ export function fillBody(
   return body;
 }
 
-/** A contact link whose hashes record the mapped fields that now equal Coopel's. */
+/** Builds a contact link whose hashes record the mapped fields that now equal Coopel's. */
 export function contactLink(options: {
   locationId: string;
   ghlId: string;

@@ -12,7 +12,7 @@ export interface Candidate {
   record: CoopelRecord;
 }
 
-/** Where the matcher finds Coopel candidates: an index built once, or lookups per record. */
+/** The source of Coopel candidates: an index built once, or lookups per record. */
 export interface CandidateSource {
   byExternalId(ghlId: string): Promise<Candidate | null>;
   /** Contacts whose email equals `email`, ignoring case. */
@@ -47,10 +47,10 @@ export interface MatchInput {
 /**
  * Decides whether a GHL contact is an existing Coopel contact: by external
  * id, then email (ignoring case), then E.164 phone. Only a one-to-one match
- * links. A match that could be another person goes to review: several
- * candidates, an email or phone that several GHL contacts share, a
- * candidate linked to another GHL contact, an email match whose name and
- * phone both differ, and a phone match whose emails differ.
+ * links. A match that could be another person goes to review. That covers
+ * several candidates, an email or phone that several GHL contacts share and
+ * a candidate linked to another GHL contact. It also covers an email match
+ * whose name and phone both differ, and a phone match whose emails differ.
  */
 export async function matchContact(
   input: MatchInput,
@@ -142,7 +142,7 @@ function nameOf(record: Record<string, unknown>): string | null {
   return parts.length === 0 ? null : parts.join(" ");
 }
 
-/** The review list's description of a GHL contact. */
+/** Describes a GHL contact for the review list. */
 export function summariseGhl(record: GhlRecord): ContactSummary {
   const name =
     [record.firstName, record.lastName]
@@ -156,7 +156,7 @@ export function summariseGhl(record: GhlRecord): ContactSummary {
   };
 }
 
-/** The review list's description of a Coopel contact. */
+/** Describes a Coopel contact for the review list. */
 export function summariseCoopel(candidate: Candidate): ContactSummary {
   const { record } = candidate;
   const name = [record.first_name, record.last_name]

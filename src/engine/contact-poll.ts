@@ -40,10 +40,10 @@ export function pollCursorName(locationId: string): string {
 }
 
 /**
- * Repairs lost webhooks by reading, per location and on its schedule, the
+ * Repairs lost webhooks. Per location and on its schedule, it reads the
  * contacts GHL changed since the last poll (search filtered and sorted by
- * `dateUpdated`), and enqueueing each as a `ContactUpdate` event from GHL,
- * so it runs through the same queue and handler as a webhook. The delivery
+ * `dateUpdated`). Each goes into the inbox as a `ContactUpdate` event from
+ * GHL, so it runs through the same queue and handler as a webhook. The delivery
  * id is the contact id and its `dateUpdated`, so a version already polled
  * (or seen twice in the overlap window) is dropped as a repeat, and the
  * handler skips versions older than the one applied. The cursor is saved

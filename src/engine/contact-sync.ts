@@ -35,6 +35,12 @@ export interface ContactSyncOptions {
    * against Coopel's current record instead of written blindly.
    */
   twoWay?: { reconciler: ContactReconciler; options: TwoWayOptions };
+  /**
+   * Tells whether the first sync put the GHL contact on the review list.
+   * Such a contact's events wait for a person's decision instead of
+   * matching by email or phone. Absent means no contact is under review.
+   */
+  underReview?: (locationId: string, ghlId: string) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -148,6 +154,11 @@ export class ContactSync {
     // may follow a create that gave up after sending, so both look first. A
     // failed lookup throws, so the job is retried and never falls through to
     // a create.
+    // A contact on the review list may match another person by email or
+    // phone, so it is neither matched nor created until a person decides.
+    if (await this.options.underReview?.(event.accountId, ghlId))
+      return done("skipped", "awaiting_review", [], context, mapped.warnings);
+
     const mayExist = job.attempt > 1 || event.type !== "ContactCreate";
     const existing = mayExist
       ? await this.findCreatedEarlier(ghlId, mapped.fields, context)

@@ -79,6 +79,11 @@ export class CoopelIndex implements CandidateSource {
     };
   }
 
+  /** Every indexed contact. */
+  all(): Candidate[] {
+    return [...this.records.values()];
+  }
+
   get(id: string): Candidate | null {
     return this.records.get(id) ?? null;
   }

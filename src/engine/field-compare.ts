@@ -55,7 +55,7 @@ export function sameValue(
   );
 }
 
-/** The mapped fields whose value differs from the Coopel record's. */
+/** Returns the mapped fields whose value differs from the Coopel record's. */
 export function diffFields(
   mapped: Record<string, unknown>,
   coopel: CoopelRecord,
@@ -91,7 +91,7 @@ export function diffTags(
   };
 }
 
-/** A string or number id as text; null for an empty or non-scalar value. */
+/** Returns a string or number id as text, or null for an empty or non-scalar value. */
 export function idText(value: unknown): string | null {
   if (typeof value === "string") return value === "" ? null : value;
   if (typeof value === "number") return String(value);

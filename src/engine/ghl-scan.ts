@@ -5,7 +5,7 @@ export interface ScanPage {
   contacts: GhlRecord[];
   /** The `searchAfter` of the page's last record, as JSON; resume from here. */
   cursor: string;
-  /** What GHL reported as the total, for display only. */
+  /** The total GHL reported, for display only. */
   reportedTotal: number | null;
 }
 
@@ -30,9 +30,9 @@ export class ScanError extends Error {
 /**
  * Reads every contact of a location through `POST /contacts/search` with
  * `searchAfter`, never with page numbers (which stop at 10,000 results) and
- * without trusting the reported total. The scan ends on an empty page;
- * because search is eventually consistent, an empty page is asked for once
- * more before it counts as the end. A page whose last cursor repeats an
+ * without trusting the reported total. The scan ends on an empty page.
+ * Search is eventually consistent, so an empty page is requested once more
+ * before it counts as the end. A page whose last cursor repeats an
  * earlier one would loop forever, so it stops the scan with a ScanError
  * naming the cursor.
  */

@@ -825,7 +825,7 @@ export interface ConnectionStore {
   ): Promise<void>;
 }
 
-/** Why a first-sync match was not linked on its own and waits for a person. */
+/** The reason a first-sync match was not linked on its own and waits for a person. */
 export type ReviewReason =
   /** Several Coopel contacts share the GHL contact's email. */
   | "several_email_matches"
@@ -865,7 +865,7 @@ export interface ReviewItem {
   resolvedAt: number | null;
 }
 
-/** A review entry to add; a repeat for the same GHL contact replaces the open one. */
+/** A review entry to add; a repeat for the same GHL contact updates the open one. */
 export type NewReviewItem = Pick<
   ReviewItem,
   "ghlLocationId" | "ghl" | "reason" | "candidates"
@@ -910,11 +910,13 @@ export interface SyncState {
     afterGhlId: string | null,
     limit: number,
   ): Promise<Link[]>;
-  /** Adds review items; an open item of the same GHL contact is replaced. Returns the ids. */
+  /** Adds review items and returns their ids; an open item of the same GHL contact is updated and keeps its id. */
   addReviewItems(items: NewReviewItem[]): Promise<string[]>;
   /** Review items, oldest first; only those with `status` when given. */
   listReviewItems(status?: ReviewItem["status"]): Promise<ReviewItem[]>;
   getReviewItem(id: string): Promise<ReviewItem | null>;
+  /** True when the GHL contact has an open review item. */
+  hasOpenReview(ghlLocationId: string, ghlId: string): Promise<boolean>;
   /** Closes an open item; returns false when it is not open. */
   resolveReviewItem(
     id: string,

@@ -63,7 +63,7 @@ export type Finding =
       survivor: string | null;
     };
 
-/** What reconcile did about a finding. */
+/** The action reconcile took on a finding. */
 export type Repair =
   | "updated"
   | "tags_fixed"
@@ -133,7 +133,12 @@ export class Reconcile {
   private ghlCounted = 0;
   private coopelCounted = 0;
   private readonly summary: ReconcileSummary;
-  /** GHL contacts found without a link, handled after stale links so that a merge survivor gets its link moved before it is matched. */
+  /**
+   * GHL contacts found without a link, handled after stale links so that a
+   * merge survivor gets its link moved before it is matched.
+   * NOTE: this list is in memory, so it grows with the number of unlinked
+   * contacts (small after a backfill, large before one).
+   */
   private unlinked: string[] = [];
 
   constructor(private readonly options: ReconcileOptions) {
@@ -581,7 +586,7 @@ export class Reconcile {
     ]);
   }
 
-  /** A GHL contact without a link: matched per record, then linked, created or sent to review. */
+  /** Matches a GHL contact without a link by lookups per record, then links it, creates it or sends it to review. */
   private async handleUnlinked(ghlId: string): Promise<void> {
     const { options } = this;
     try {

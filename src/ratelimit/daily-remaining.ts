@@ -29,7 +29,7 @@ export class DailyBudgetTracker implements RequestRateLimiter {
     this.reported.set(account.accountId, { limit, remaining });
   }
 
-  /** The share of the daily budget left (0 to 1), or null before GHL reported one. */
+  /** Returns the share of the daily budget left (0 to 1), or null before GHL reported one. */
   remainingShare(accountId: string): number | null {
     const budget = this.reported.get(accountId);
     return budget ? Math.max(0, budget.remaining) / budget.limit : null;

@@ -362,6 +362,7 @@ export function buildContactSyncs(
   logger: Logger,
   syncs: (locationId: string, entity: Entity) => boolean,
   twoWay?: TwoWayWiring,
+  syncState?: SyncState,
 ): ContactSyncs {
   const mapping = new ContactMapping(config.mapping);
   const enricher = new ContactEnricher({
@@ -409,6 +410,9 @@ export function buildContactSyncs(
     coopel,
     mapping,
     deletePolicy: config.sync.contacts.delete,
+    underReview: syncState
+      ? (locationId, ghlId) => syncState.hasOpenReview(locationId, ghlId)
+      : undefined,
     twoWay:
       reconciler && twoWayOptions && direction === "two_way"
         ? { reconciler, options: twoWayOptions }
@@ -446,6 +450,8 @@ export interface EngineExtras {
   pausedLocation?: SyncEngineOptions["pausedLocation"];
   /** Set when a direction writes GHL. */
   twoWay?: TwoWayWiring;
+  /** The first sync's state; events of contacts on its review list wait. */
+  syncState?: SyncState;
 }
 
 /** Wires the entity handlers, the GHL API client and the mapping into a sync engine. */
@@ -466,6 +472,7 @@ export function buildEngine(
     logger,
     syncs,
     extras.twoWay,
+    extras.syncState,
   );
   const locations = new Map(config.ghl.locations.map((l) => [l.id, l]));
   let engine: SyncEngine | null = null;
@@ -700,6 +707,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }
     const engine = buildEngine(config, store, coopel, ghlApi, logger, syncs, {
       pausedLocation: (id) => pauses.get(id),
+      syncState,
       twoWay: {
         store: twoWay,
         onEcho: (side) => metrics.echoes.inc({ side }),
@@ -861,7 +869,7 @@ function startContactCounts(store: Store, logger: Logger): NodeJS.Timeout {
   return timer;
 }
 
-/** The locations whose contacts are polled, each with its interval. */
+/** Lists the locations whose contacts are polled, each with its interval. */
 export function contactPollSchedule(
   config: Config,
   syncs: (locationId: string, entity: Entity) => boolean,
@@ -877,7 +885,7 @@ export function contactPollSchedule(
 }
 
 /**
- * A dry run's job ends as skipped with reason `dry_run` and stores no links,
+ * Turns a job's completion into that of a dry run. The job ends as skipped with reason `dry_run` and stores no links,
  * because the planned creates have no real ids. Its planned writes stay in
  * the log.
  */

@@ -251,13 +251,13 @@ function matchesRange(
 export interface SearchFaults {
   /** Reported as `total` instead of the real count. */
   wrongTotal?: number;
-  /** From this request on, every answer repeats the previous page, so its last cursor repeats. */
+  /** From this request on, every response repeats the previous page, so its last cursor repeats. */
   repeatCursorFrom?: number;
   /** This request gets an empty page once; asking again gets the real page. */
   emptyPageAt?: number;
 }
 
-/** Applies SearchFaults to search answers; counts requests since the faults were set. */
+/** Applies SearchFaults to search responses and counts requests since the faults were set. */
 export class SearchFaultState {
   #faults: SearchFaults = {};
   #requests = 0;

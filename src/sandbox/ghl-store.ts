@@ -219,9 +219,9 @@ export class GhlStore {
    * Merges contact `fromId` into `intoId`, as a person merging duplicates in
    * GHL would: the survivor keeps its values, takes the merged contact's
    * values for fields it lacks and the union of the tags, and the merged
-   * contact is removed, so reading it answers "not found".
+   * contact is removed, so a read of it fails with "not found".
    * NOTE: how the real API answers for a merged-away id is not documented;
-   * the sandbox answers as for a deleted contact.
+   * the sandbox returns the same error as for a deleted contact.
    */
   mergeContact(locationId: string, fromId: string, intoId: string): GhlContact {
     if (fromId === intoId)

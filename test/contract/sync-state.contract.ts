@@ -106,7 +106,7 @@ export function syncStateContract(
       );
     });
 
-    it("keeps one open review item per GHL contact", async () => {
+    it("keeps one open review item per contact, with its id", async () => {
       const { state } = adapters;
       const [first] = await state.addReviewItems([
         {
@@ -124,16 +124,18 @@ export function syncStateContract(
           candidates: [],
         },
       ]);
+      expect(await state.hasOpenReview("loc-1", "g1")).toBe(true);
+      expect(await state.hasOpenReview("loc-2", "g1")).toBe(false);
       const open = await state.listReviewItems("open");
       expect(open).toHaveLength(1);
+      expect(second).toBe(first);
       expect(open[0]).toMatchObject({
-        id: second,
+        id: first,
         reason: "email_shared_in_ghl",
         ghl: summary("g1"),
         status: "open",
         resolvedCoopelId: null,
       });
-      expect(await state.getReviewItem(first!)).toBeNull();
 
       expect(await state.resolveReviewItem(second!, "accepted", "c1")).toBe(
         true,
@@ -148,6 +150,7 @@ export function syncStateContract(
       });
       expect(item?.resolvedAt).toEqual(expect.any(Number));
       expect(await state.listReviewItems("open")).toEqual([]);
+      expect(await state.hasOpenReview("loc-1", "g1")).toBe(false);
       expect(await state.listReviewItems()).toHaveLength(1);
       expect(await state.getReviewItem("999999")).toBeNull();
       expect(await state.getReviewItem("not-a-number")).toBeNull();

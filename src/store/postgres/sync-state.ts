@@ -132,13 +132,14 @@ export class PostgresSyncState implements SyncState {
     return inTransaction(this.pool, async (client) => {
       const ids: string[] = [];
       for (const item of items) {
-        await client.query(
-          "DELETE FROM review_items WHERE ghl_location_id = $1 AND ghl_id = $2 AND status = 'open'",
-          [item.ghlLocationId, item.ghl.id],
-        );
+        // An open item of the same contact is updated in place, so its id
+        // stays valid for `review accept` across repeated backfills.
         const { rows } = await client.query<{ id: string }>(
           `INSERT INTO review_items (ghl_location_id, ghl_id, ghl, reason, candidates, created_at)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (ghl_location_id, ghl_id) WHERE status = 'open' DO UPDATE SET
+             ghl = excluded.ghl, reason = excluded.reason, candidates = excluded.candidates
+           RETURNING id`,
           [
             item.ghlLocationId,
             item.ghl.id,
@@ -174,6 +175,14 @@ export class PostgresSyncState implements SyncState {
       [id],
     );
     return rows[0] ? rowToReview(rows[0]) : null;
+  }
+
+  async hasOpenReview(ghlLocationId: string, ghlId: string): Promise<boolean> {
+    const { rows } = await this.pool.query(
+      "SELECT 1 FROM review_items WHERE ghl_location_id = $1 AND ghl_id = $2 AND status = 'open'",
+      [ghlLocationId, ghlId],
+    );
+    return rows.length > 0;
   }
 
   async resolveReviewItem(

@@ -188,30 +188,30 @@ export class SqliteSyncState implements SyncState {
 
   addReviewItems(items: NewReviewItem[]): Promise<string[]> {
     return settle(() => {
-      const remove = this.db.prepare(
-        "DELETE FROM review_items WHERE ghl_location_id = ? AND ghl_id = ? AND status = 'open'",
-      );
-      const insert = this.db.prepare(
+      // An open item of the same contact is updated in place, so its id
+      // stays valid for `review accept` across repeated backfills.
+      const upsert = this.db.prepare(
         `INSERT INTO review_items (ghl_location_id, ghl_id, ghl, reason, candidates, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (ghl_location_id, ghl_id) WHERE status = 'open' DO UPDATE SET
+           ghl = excluded.ghl, reason = excluded.reason, candidates = excluded.candidates
+         RETURNING id`,
       );
-      const ids = this.db
+      return this.db
         .transaction(() =>
           items.map((item) => {
-            remove.run(item.ghlLocationId, item.ghl.id);
-            const result = insert.run(
+            const row = upsert.get(
               item.ghlLocationId,
               item.ghl.id,
               JSON.stringify(item.ghl),
               item.reason,
               JSON.stringify(item.candidates),
               this.now(),
-            );
-            return String(result.lastInsertRowid);
+            ) as { id: number };
+            return String(row.id);
           }),
         )
         .immediate();
-      return ids;
     });
   }
 
@@ -237,6 +237,17 @@ export class SqliteSyncState implements SyncState {
         .get(Number(id)) as ReviewRow | undefined;
       return row ? rowToReview(row) : null;
     });
+  }
+
+  hasOpenReview(ghlLocationId: string, ghlId: string): Promise<boolean> {
+    return settle(
+      () =>
+        this.db
+          .prepare(
+            "SELECT 1 FROM review_items WHERE ghl_location_id = ? AND ghl_id = ? AND status = 'open'",
+          )
+          .get(ghlLocationId, ghlId) !== undefined,
+    );
   }
 
   resolveReviewItem(

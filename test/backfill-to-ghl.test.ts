@@ -1,0 +1,134 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { CoopelRestClient } from "../src/connectors/coopel/client.js";
+import { GhlRestApi } from "../src/connectors/ghl/api.js";
+import {
+  GhlHttpClient,
+  StaticTokenSource,
+} from "../src/connectors/ghl/client.js";
+import { Backfill, type BackfillOptions } from "../src/engine/backfill.js";
+import type { CoopelRecord, Logger } from "../src/engine/ports.js";
+import { ContactMapping } from "../src/mapping/contact-mapping.js";
+import { openStorage } from "../src/runtime/service.js";
+import { startFirstSync, type FirstSyncSetup } from "./helpers/first-sync.js";
+import { GHL_TOKEN, LOCATION_ID } from "./helpers/harness.js";
+
+let setup: FirstSyncSetup | undefined;
+afterEach(async () => {
+  await setup?.close();
+  setup = undefined;
+});
+
+const silent: Logger = {
+  debug() {},
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silent;
+  },
+};
+
+/** Maps a Coopel contact to GHL fields for the test: first name, email and phone. */
+function toGhl(record: CoopelRecord) {
+  return {
+    fields: {
+      firstName: record.first_name,
+      email: record.email,
+      phone: record.phone,
+    },
+  };
+}
+
+describe("backfill of Coopel-only contacts", () => {
+  it("creates them on GHL once and links them", async () => {
+    setup = await startFirstSync();
+    const s = setup;
+    s.ghl.setAllowDuplicates(LOCATION_ID, false);
+    s.ghl.userCreateContact(LOCATION_ID, {
+      firstName: "Both",
+      email: "both@example.com",
+    });
+    s.coopel.userCreateContact({
+      first_name: "Both",
+      email: "both@example.com",
+    });
+    const only = s.coopel.userCreateContact({
+      first_name: "Only",
+      email: "only@example.com",
+      phone: "+14155550111",
+    });
+    // Without email and phone nothing could find it again, so it is left out.
+    s.coopel.userCreateContact({ first_name: "Nameless" });
+    // GHL has this email under another contact that a person must match.
+    s.ghl.userCreateContact(LOCATION_ID, {
+      firstName: "Ann",
+      email: "ann@example.com",
+    });
+    s.ghl.userCreateContact(LOCATION_ID, {
+      firstName: "Ann B",
+      email: "ann@example.com",
+    });
+    s.coopel.userCreateContact({ first_name: "Ann", email: "ann@example.com" });
+
+    const config = s.loaded().config;
+    const storage = await openStorage(config, s.dir);
+    const options = (dryRun: boolean): BackfillOptions => ({
+      ghl: new GhlRestApi(
+        new GhlHttpClient({
+          baseUrl: s.ghl.url,
+          apiVersion: "2021-07-28",
+          timeoutMs: 5000,
+          tokens: new StaticTokenSource([
+            { id: LOCATION_ID, token: GHL_TOKEN },
+          ]),
+        }),
+      ),
+      coopel: new CoopelRestClient(config.coopel),
+      state: storage.syncState,
+      mapping: new ContactMapping(config.mapping),
+      enrich: (_location, record) => Promise.resolve(record),
+      logger: silent,
+      locationId: LOCATION_ID,
+      pageLimit: 100,
+      coopelPageSize: 100,
+      ghlRequestLimit: 1000,
+      concurrency: 4,
+      syncTags: true,
+      dryRun,
+      confirmEmptyAfterMs: 0,
+      createOnGhl: toGhl,
+    });
+    try {
+      const plan = await new Backfill(options(true)).run();
+      expect(plan.createdOnGhl).toBe(1);
+      expect(s.writes()).toEqual({ ghl: 0, coopel: 0 });
+
+      const summary = await new Backfill(options(false)).run();
+      expect(summary.createdOnGhl).toBe(1);
+      expect(summary.review).toBe(2);
+      const ghlContacts = [...s.ghl.contacts.get(LOCATION_ID)!.values()];
+      const created = ghlContacts.filter((c) => c.email === "only@example.com");
+      expect(created).toHaveLength(1);
+      expect(created[0]!.phone).toBe("+14155550111");
+      expect(ghlContacts.some((c) => c.firstName === "Nameless")).toBe(false);
+      expect(s.coopel.contacts.get(only.id)!.external_id).toBe(created[0]!.id);
+      const links = await storage.store.listLinks("contact", LOCATION_ID);
+      expect(links.find((l) => l.coopelId === only.id)?.ghlId).toBe(
+        created[0]!.id,
+      );
+
+      // A second run finds it linked and creates nothing on either side.
+      const again = await new Backfill(options(false)).run();
+      expect(again.createdOnGhl).toBe(0);
+      expect(again.created).toBe(0);
+      expect(
+        [...s.ghl.contacts.get(LOCATION_ID)!.values()].filter(
+          (c) => c.email === "only@example.com",
+        ),
+      ).toHaveLength(1);
+    } finally {
+      await storage.queue.close();
+      await storage.store.close();
+    }
+  }, 60_000);
+});
