@@ -95,6 +95,8 @@ export class SqliteQueue implements Queue {
   private pending: PendingEnqueue[] = [];
   private flushScheduled = false;
   private completions: PendingCompletion[] = [];
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private wakeAt = Infinity;
   private completeScheduled = false;
   private readonly statements: {
     insertDelivery: Statement;
@@ -225,7 +227,35 @@ export class SqliteQueue implements Queue {
       return;
     }
     batch.forEach((item, i) => item.resolve(results[i]!));
-    this.emitter.emit("enqueued");
+    let earliest = Infinity;
+    batch.forEach((item, i) =>
+      item.events.forEach((event, j) => {
+        if (results[i]![j] === "accepted")
+          earliest = Math.min(earliest, event.runAt ?? event.receivedAt);
+      }),
+    );
+    this.notifyAt(earliest);
+  }
+
+  /**
+   * Notifies subscribers when the earliest new job may run, so that jobs
+   * held for coalescing do not wake workers for an empty claim.
+   */
+  private notifyAt(runAt: number): void {
+    if (runAt === Infinity) return;
+    const waitMs = runAt - this.now();
+    if (waitMs <= 0) {
+      this.emitter.emit("enqueued");
+      return;
+    }
+    if (this.wakeTimer !== null && runAt >= this.wakeAt) return;
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
+    this.wakeAt = runAt;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.emitter.emit("enqueued");
+    }, waitMs);
+    this.wakeTimer.unref();
   }
 
   private insert(event: InboxEvent): EnqueueResult {
@@ -511,6 +541,8 @@ export class SqliteQueue implements Queue {
   close(): Promise<void> {
     this.flush();
     this.flushCompletions();
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
     this.emitter.removeAllListeners();
     return Promise.resolve();
   }
