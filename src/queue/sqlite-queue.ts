@@ -101,6 +101,7 @@ export class SqliteQueue implements Queue {
   private readonly statements: {
     insertDelivery: Statement;
     insertJob: Statement;
+    extendHold: Statement;
     reap: Statement;
     selectRunnable: Statement;
     selectFollowing: Statement;
@@ -135,6 +136,12 @@ export class SqliteQueue implements Queue {
         VALUES (@source, @accountId, @type, @orderingKey, @deliveryId, @receivedAt, @payload, @runAt,
           @sourceUpdatedAt, NOT EXISTS (
             SELECT 1 FROM jobs WHERE ordering_key = @orderingKey AND state IN ('pending', 'running')))`),
+      // The held head of the key waits for the new job too, up to its
+      // own arrival plus the maximum hold.
+      extendHold: db.prepare(`
+        UPDATE jobs SET run_at = MIN(@runAt, received_at + @maxHoldMs)
+        WHERE ordering_key = @orderingKey AND ready = 1 AND state = 'pending' AND type = @type
+          AND run_at > @receivedAt AND run_at < MIN(@runAt, received_at + @maxHoldMs)`),
       reap: db.prepare(
         "UPDATE jobs SET state = 'pending', lease_owner = NULL WHERE state = 'running' AND lease_until < ?",
       ),
@@ -278,6 +285,15 @@ export class SqliteQueue implements Queue {
       sourceUpdatedAt: event.sourceUpdatedAt ?? null,
       payload: JSON.stringify(event.payload),
     });
+    const runAt = event.runAt ?? event.receivedAt;
+    if (event.maxHoldMs !== undefined && runAt > event.receivedAt)
+      this.statements.extendHold.run({
+        orderingKey: event.orderingKey,
+        type: event.type,
+        receivedAt: event.receivedAt,
+        runAt,
+        maxHoldMs: event.maxHoldMs,
+      });
     return "accepted";
   }
 
