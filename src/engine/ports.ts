@@ -28,6 +28,12 @@ export interface InboxEvent {
   sourceUpdatedAt?: number | null;
   /** Epoch milliseconds before which the job is not claimed; defaults to `receivedAt`. */
   runAt?: number;
+  /**
+   * Maximum hold of a held event, in milliseconds. A still-held pending job
+   * of the same key and type then waits for this event's `runAt` too, at
+   * most `maxHoldMs` after its own arrival, so a burst of edits makes one write.
+   */
+  maxHoldMs?: number;
   payload: Record<string, unknown>;
 }
 

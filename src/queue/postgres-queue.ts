@@ -201,6 +201,31 @@ export class PostgresQueue implements Queue {
             accepted.map((e) => e.sourceUpdatedAt ?? null),
           ],
         );
+        const holding = accepted.filter(
+          (e) => e.maxHoldMs !== undefined && (e.runAt ?? 0) > e.receivedAt,
+        );
+        // The held head of each key waits for the newest held job too, up
+        // to its own arrival plus the maximum hold.
+        if (holding.length > 0)
+          await client.query(
+            `UPDATE jobs AS head SET run_at = LEAST(input.run_at, head.received_at + input.max_hold_ms)
+             FROM (
+               SELECT DISTINCT ON (ordering_key, type) *
+               FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
+                 WITH ORDINALITY AS i(ordering_key, type, received_at, run_at, max_hold_ms, position)
+               ORDER BY ordering_key, type, position DESC) AS input
+             WHERE head.ordering_key = input.ordering_key AND head.type = input.type
+               AND head.state = 'pending' AND NOT head.blocked
+               AND head.run_at > input.received_at
+               AND head.run_at < LEAST(input.run_at, head.received_at + input.max_hold_ms)`,
+            [
+              holding.map((e) => e.orderingKey),
+              holding.map((e) => e.type),
+              holding.map((e) => e.receivedAt),
+              holding.map((e) => e.runAt),
+              holding.map((e) => e.maxHoldMs),
+            ],
+          );
         await client.query("SELECT pg_notify($1, '')", [CHANNEL]);
       }
       return results;

@@ -95,10 +95,13 @@ export class SqliteQueue implements Queue {
   private pending: PendingEnqueue[] = [];
   private flushScheduled = false;
   private completions: PendingCompletion[] = [];
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private wakeAt = Infinity;
   private completeScheduled = false;
   private readonly statements: {
     insertDelivery: Statement;
     insertJob: Statement;
+    extendHold: Statement;
     reap: Statement;
     selectRunnable: Statement;
     selectFollowing: Statement;
@@ -133,6 +136,12 @@ export class SqliteQueue implements Queue {
         VALUES (@source, @accountId, @type, @orderingKey, @deliveryId, @receivedAt, @payload, @runAt,
           @sourceUpdatedAt, NOT EXISTS (
             SELECT 1 FROM jobs WHERE ordering_key = @orderingKey AND state IN ('pending', 'running')))`),
+      // The held head of the key waits for the new job too, up to its
+      // own arrival plus the maximum hold.
+      extendHold: db.prepare(`
+        UPDATE jobs SET run_at = MIN(@runAt, received_at + @maxHoldMs)
+        WHERE ordering_key = @orderingKey AND ready = 1 AND state = 'pending' AND type = @type
+          AND run_at > @receivedAt AND run_at < MIN(@runAt, received_at + @maxHoldMs)`),
       reap: db.prepare(
         "UPDATE jobs SET state = 'pending', lease_owner = NULL WHERE state = 'running' AND lease_until < ?",
       ),
@@ -225,7 +234,35 @@ export class SqliteQueue implements Queue {
       return;
     }
     batch.forEach((item, i) => item.resolve(results[i]!));
-    this.emitter.emit("enqueued");
+    let earliest = Infinity;
+    batch.forEach((item, i) =>
+      item.events.forEach((event, j) => {
+        if (results[i]![j] === "accepted")
+          earliest = Math.min(earliest, event.runAt ?? event.receivedAt);
+      }),
+    );
+    this.notifyAt(earliest);
+  }
+
+  /**
+   * Notifies subscribers when the earliest new job may run, so that jobs
+   * held for coalescing do not wake workers for an empty claim.
+   */
+  private notifyAt(runAt: number): void {
+    if (runAt === Infinity) return;
+    const waitMs = runAt - this.now();
+    if (waitMs <= 0) {
+      this.emitter.emit("enqueued");
+      return;
+    }
+    if (this.wakeTimer !== null && runAt >= this.wakeAt) return;
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
+    this.wakeAt = runAt;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = null;
+      this.emitter.emit("enqueued");
+    }, waitMs);
+    this.wakeTimer.unref();
   }
 
   private insert(event: InboxEvent): EnqueueResult {
@@ -248,6 +285,15 @@ export class SqliteQueue implements Queue {
       sourceUpdatedAt: event.sourceUpdatedAt ?? null,
       payload: JSON.stringify(event.payload),
     });
+    const runAt = event.runAt ?? event.receivedAt;
+    if (event.maxHoldMs !== undefined && runAt > event.receivedAt)
+      this.statements.extendHold.run({
+        orderingKey: event.orderingKey,
+        type: event.type,
+        receivedAt: event.receivedAt,
+        runAt,
+        maxHoldMs: event.maxHoldMs,
+      });
     return "accepted";
   }
 
@@ -511,6 +557,8 @@ export class SqliteQueue implements Queue {
   close(): Promise<void> {
     this.flush();
     this.flushCompletions();
+    if (this.wakeTimer !== null) clearTimeout(this.wakeTimer);
+    this.wakeTimer = null;
     this.emitter.removeAllListeners();
     return Promise.resolve();
   }

@@ -30,6 +30,8 @@ export interface GhlWebhookOptions {
 
 /** Event types delayed by `coalesceMs`. */
 const DELAYED_TYPES = new Set(["ContactUpdate"]);
+/** A held update waits for later ones at most this many times `coalesceMs` after its arrival. */
+const MAX_HOLD_FACTOR = 4;
 
 /** The source's update time of the record: `dateUpdated`, else the delivery `timestamp`; null when neither parses. */
 function sourceUpdateTime(payload: Record<string, unknown>): number | null {
@@ -274,6 +276,9 @@ export function registerGhlWebhookRoute(
         runAt: DELAYED_TYPES.has(type)
           ? receivedAt + (options.coalesceMs ?? 0)
           : receivedAt,
+        ...(DELAYED_TYPES.has(type) && (options.coalesceMs ?? 0) > 0
+          ? { maxHoldMs: MAX_HOLD_FACTOR * (options.coalesceMs ?? 0) }
+          : {}),
         payload,
       };
       let result: string;

@@ -486,6 +486,32 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
     describe("coalescing", () => {
       const updates = { coalesceTypes: ["ContactUpdate"] };
 
+      it("holds a held update for later ones, up to its limit", async () => {
+        const held = (n: number, at: number) =>
+          event("a", {
+            receivedAt: at,
+            runAt: at + 250,
+            maxHoldMs: 1_000,
+            payload: { n },
+          });
+        await queue.enqueue([held(1, T0)]);
+        clock = T0 + 200;
+        await queue.enqueue([held(2, clock)]);
+        clock = T0 + 300;
+        expect(await queue.claim("w1", 10, 30_000, updates)).toEqual([]);
+
+        // Each later update pushes the wait back, but never past T0 + 1000.
+        for (const at of [T0 + 400, T0 + 600, T0 + 800]) {
+          clock = at;
+          await queue.enqueue([held(at - T0, at)]);
+          expect(await queue.claim("w1", 10, 30_000, updates)).toEqual([]);
+        }
+        clock = T0 + 1_000;
+        const [merged] = await queue.claim("w1", 10, 30_000, updates);
+        expect(merged?.event.payload.n).toBe(800);
+        expect(await queue.depth()).toBe(1);
+      });
+
       it("runs the newest of consecutive updates of a key with the merged payload", async () => {
         await queue.enqueue([
           event("a", {
