@@ -27,6 +27,8 @@ describe("demo", () => {
         ghl: {
           base_url: sandboxes.ghl.url,
           locations: [{ id: LOCATION_ID, token: "test-location-token" }],
+          // As in sync.config.yaml: the sandbox has no GHL budget to keep.
+          rate_limit: { requests: 2000, per_ms: 1000, daily: 10_000_000 },
         },
         sync: { contacts: { direction: "two_way" } },
         coopel: { webhooks: { secret: "demo-test-webhook-secret-0123" } },

@@ -359,6 +359,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option("-c, --config <file>", "configuration file", "sync.config.yaml")
     .option("--json", "print the items as JSON")
     .option("--all", "also list accepted and rejected items")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  ghl-coopel-sync review list\n  ghl-coopel-sync review list --all --json\n\nExit codes: 0 listed, 2 invalid configuration or flag.",
+    )
     .action(
       async (options: { config: string; json?: boolean; all?: boolean }) => {
         const loaded = loadConfigFile(options.config);
@@ -373,6 +377,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     )
     .option("-c, --config <file>", "configuration file", "sync.config.yaml")
     .option("--coopel <id>", "the candidate to link, when there are several")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  ghl-coopel-sync review accept 3\n  ghl-coopel-sync review accept 4 --coopel 6f1c...\n\nExit codes: 0 linked, 1 a contact no longer exists, 2 invalid configuration, item or flag.",
+    )
     .action(
       async (id: string, options: { config: string; coopel?: string }) => {
         const loaded = loadConfigFile(options.config);
@@ -389,6 +397,10 @@ export function buildProgram(setCode: (code: number) => void): Command {
     .option(
       "--leave-unlinked",
       "create nothing; later backfills leave the contact alone",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  ghl-coopel-sync review reject 5\n  ghl-coopel-sync review reject 6 --leave-unlinked\n\nExit codes: 0 done, 1 a contact no longer exists, 2 invalid configuration, item or flag.",
     )
     .action(
       async (
