@@ -16,7 +16,7 @@ import { LOCATION_ID, testConfig } from "./helpers/harness.js";
 describe("demo", () => {
   it("syncs the official examples and generated changes with 0 failed", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "demo-"));
-    const logger = pino({ level: "silent" });
+    const logger = pino({ level: process.env.DEMO_LOG ?? "silent" });
     const base = parseConfig(testConfig(dir, "http://127.0.0.1:1"));
     const sandboxes = await startSandboxes(
       { ...base, sandbox: { enabled: true, ghl_port: 0, coopel_port: 0 } },
@@ -61,6 +61,15 @@ describe("demo", () => {
       expect(summary.entities.entityMismatches).toBe(0);
       expect(summary.coopelEdits).toBeGreaterThan(5);
       expect(summary.ghlMismatched).toBe(0);
+      expect(summary.reconcile.compared).toBe(summary.expectedContacts);
+      expect(summary.reconcile.findings).toEqual({
+        field_drift: 0,
+        tag_drift: 0,
+        missing_on_coopel: 0,
+        coopel_only: 0,
+        stale_link: 0,
+      });
+      expect(summary.reconcile.drift).toBe(0);
       expect(
         [...sandboxes.coopel.contacts.values()].some((c) =>
           (c.tags as string[] | undefined)?.includes("hot-lead"),

@@ -103,6 +103,8 @@ export interface Service {
   coopelPoller: CoopelPoller | null;
   /** Reverse link lookups, write intents, the conflict log and poll cursors. */
   twoWay: TwoWayStore;
+  /** Cursors, the review list and direct link writes of backfill and reconcile. */
+  syncState: SyncState;
   /** Polls contacts for changes whose webhook was lost; null when no worker runs. */
   contactPoller: ContactPoller | null;
   metrics: Metrics;
@@ -835,6 +837,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     taskPoller,
     coopelPoller,
     twoWay,
+    syncState,
     contactPoller,
     metrics,
     async close(graceMs = 10_000) {
