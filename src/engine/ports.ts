@@ -175,6 +175,8 @@ export interface TwoWayStore {
   listConflicts(filter: {
     limit: number;
     since?: number;
+    /** Only conflicts of this field, by its Coopel name. */
+    field?: string;
   }): Promise<ConflictRecord[]>;
   /** The saved value of a poll cursor, or null. */
   getCursor(name: string): Promise<string | null>;

@@ -883,6 +883,11 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
         expect(
           await twoWay.listConflicts({ limit: 10, since: T0 + 15 }),
         ).toHaveLength(1);
+        const email = await twoWay.listConflicts({ limit: 10, field: "email" });
+        expect(email.map((c) => c.field)).toEqual(["email"]);
+        expect(
+          await twoWay.listConflicts({ limit: 10, field: "city" }),
+        ).toEqual([]);
       });
 
       it("saves and replaces poll cursors", async () => {
