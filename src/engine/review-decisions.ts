@@ -101,6 +101,7 @@ export class ReviewDecider {
         "invalid",
       );
     }
+
     const [owner] = await state.getLinksByCoopelIds(
       "contact",
       coopel.accountId,
@@ -125,6 +126,7 @@ export class ReviewDecider {
         `Coopel contact ${chosen} no longer exists; choose another with --coopel or reject the item`,
         "gone",
       );
+
     const mapped = await this.options.mapping.map(
       await this.options.enrich(item.ghlLocationId, record, { requests: [] }),
     );
@@ -155,7 +157,7 @@ export class ReviewDecider {
    * Treats the GHL contact as another person: creates it on Coopel as a
    * contact of its own and links it. With `leaveUnlinked` nothing is
    * created, and later backfills leave the contact alone. In a dry run
-   * nothing is written and the message says what would happen.
+   * nothing is written and the message states what would happen.
    */
   async reject(id: string, leaveUnlinked: boolean): Promise<ReviewDecision> {
     const { state, ghl, coopel, mapping } = this.options;

@@ -19,6 +19,7 @@ import {
 } from "../engine/engine.js";
 import { NoteSync } from "../engine/note-sync.js";
 import { CoopelContactSync } from "../engine/coopel-contact-sync.js";
+import { ReviewDecider } from "../engine/review-decisions.js";
 import { ContactReconciler } from "../engine/two-way-merge.js";
 import type { TwoWayOptions } from "../engine/two-way.js";
 import {
@@ -646,6 +647,23 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }),
   );
   const noRequests = () => ({ requests: [] });
+  const reviewMapping = new ContactMapping(config.mapping);
+  const reviewEnricher = new ContactEnricher({
+    ghl: ghlReader,
+    mapping: reviewMapping,
+    logger,
+    defaultCountry: config.mapping.default_country,
+  });
+  const reviewDecider = new ReviewDecider({
+    state: syncState,
+    ghl: ghlReader,
+    coopel,
+    mapping: reviewMapping,
+    enrich: async (locationId, record, context) =>
+      (await reviewEnricher.enrich(locationId, record, context)).payload,
+    syncTags: config.sync.tags.enabled,
+    dryRun: config.dry_run,
+  });
   await server.register(dashboardPlugin, {
     prefix: "/ui",
     // The admin hook has already checked every request; this refuses any it let through.
@@ -669,6 +687,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       coopel: (id) => coopelReader.getContact(id, noRequests()),
       findCoopel: (lookup) => coopelReader.findContacts(lookup, noRequests()),
     },
+    conflicts: (filter) => twoWay.listConflicts(filter),
+    review: { state: syncState, decider: reviewDecider },
   });
 
   let worker: Worker | null = null;
