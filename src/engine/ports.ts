@@ -309,7 +309,9 @@ export interface Queue {
   /**
    * Pauses an account and returns `job` to pending without counting its
    * attempt. Until `pause.retryAt`, no job is claimed whose event comes from
-   * that account, nor any GHL job while its Coopel account is paused.
+   * that account, nor any GHL job while its Coopel account is paused. A job
+   * that the pause does not hold, such as a Coopel job that met a paused GHL
+   * location, runs again at `pause.retryAt`.
    */
   pauseAccount(job: Job, pause: AccountPause): Promise<void>;
   /** Lifts a pause at once; returns false when the account was not paused. */
