@@ -16,7 +16,7 @@ import { LOCATION_ID, testConfig } from "./helpers/harness.js";
 describe("demo", () => {
   it("syncs the official examples and generated changes with 0 failed", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "demo-"));
-    const logger = pino({ level: process.env.DEMO_LOG ?? "silent" });
+    const logger = pino({ level: "silent" });
     const base = parseConfig(testConfig(dir, "http://127.0.0.1:1"));
     const sandboxes = await startSandboxes(
       { ...base, sandbox: { enabled: true, ghl_port: 0, coopel_port: 0 } },
