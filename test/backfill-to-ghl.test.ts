@@ -185,7 +185,12 @@ describe("backfill of Coopel-only contacts", () => {
     expect(s.coopel.contacts.get(nameless.id)!.external_id).toBeUndefined();
     const links = await s.links();
     expect(links).toHaveLength(2);
-    expect(links.find((l) => l.coopelId === only.id)?.ghlId).toBe(created.id);
+    const createdLink = links.find((l) => l.coopelId === only.id);
+    expect(createdLink?.ghlId).toBe(created.id);
+    expect(Object.keys(createdLink?.fieldHashes ?? {})).toEqual(
+      expect.arrayContaining(["first_name", "last_name", "email", "phone"]),
+    );
+    expect(createdLink?.tags).toEqual(["vip"]);
 
     // A second run finds every pair linked and writes nothing on either side.
     const writesBefore = s.writes();
@@ -197,5 +202,14 @@ describe("backfill of Coopel-only contacts", () => {
     expect(again.alreadyLinked).toBe(2);
     expect(s.writes()).toEqual(writesBefore);
     expect(s.ghl.contacts.get(LOCATION_ID)!.size).toBe(2);
-  }, 60_000);
+
+    // Reconcile finds both pairs equal, with no contact left on one side only.
+    const reconcile = await s.cli(["reconcile", "--json"]);
+    expect(reconcile.code).toBe(0);
+    const report = JSON.parse(reconcile.stdout) as {
+      summary: { compared: number; differences: number };
+    };
+    expect(report.summary.compared).toBe(2);
+    expect(report.summary.differences).toBe(0);
+  }, 90_000);
 });

@@ -336,21 +336,43 @@ export class Backfill {
               context,
             ),
           );
+        // The link records the fields on which both records agree, which
+        // two-way sync compares later changes of either side against.
+        const mapped = created.record
+          ? await options.mapping.map(
+              await options.enrich(
+                options.locationId,
+                created.record,
+                ghlContext(),
+              ),
+            )
+          : null;
+        const link: Link = mapped
+          ? contactLink({
+              locationId: options.locationId,
+              ghlId: created.id,
+              coopelAccountId: options.coopel.accountId,
+              coopelId: candidate.id,
+              mapped,
+              record: external
+                ? { ...candidate.record, [external]: created.id }
+                : candidate.record,
+              sourceUpdatedAt: updatedAtOf(created.record!),
+              now: this.now(),
+            })
+          : {
+              entity: "contact",
+              ghlLocationId: options.locationId,
+              ghlId: created.id,
+              coopelAccountId: options.coopel.accountId,
+              coopelId: candidate.id,
+              fieldHashes: {},
+              deletedAt: null,
+              sourceUpdatedAt: null,
+              updatedAt: this.now(),
+            };
         await options.state.saveLinks([
-          {
-            entity: "contact",
-            ghlLocationId: options.locationId,
-            ghlId: created.id,
-            coopelAccountId: options.coopel.accountId,
-            coopelId: candidate.id,
-            fieldHashes: {},
-            deletedAt: null,
-            sourceUpdatedAt: created.record
-              ? updatedAtOf(created.record)
-              : null,
-            updatedAt: this.now(),
-            ...(tags.length > 0 ? { tags, coopelTags: tags } : {}),
-          },
+          { ...link, ...(tags.length > 0 ? { tags, coopelTags: tags } : {}) },
         ]);
         this.linkedTo.set(candidate.id, created.id);
         this.summary.createdOnGhl++;
