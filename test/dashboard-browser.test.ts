@@ -433,6 +433,26 @@ describe("dashboard in Chromium", () => {
     expect(harness.coopel.contacts.get(chosen.id)?.external_id).toBe(grace.id);
     expect(harness.coopel.contacts.get(other.id)?.external_id).toBeUndefined();
     await checkAccessible("review after accept");
+
+    // A second decision on the same item is refused and writes nothing.
+    const coopelWrites = harness.coopel.requests.length;
+    const again = await fetch(
+      `${harness.service.url}/ui/review/${itemId}/reject`,
+      {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: "",
+      },
+    );
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain(
+      `review item ${itemId} is already accepted`,
+    );
+    expect(harness.coopel.requests.length).toBe(coopelWrites);
+    expect((await syncState.getReviewItem(itemId!))?.status).toBe("accepted");
     expect(consoleErrors).toEqual([]);
   });
 
