@@ -434,7 +434,7 @@ describe("dashboard in Chromium", () => {
     expect(harness.coopel.contacts.get(other.id)?.external_id).toBeUndefined();
     await checkAccessible("review after accept");
 
-    // A second decision on the same item is refused and writes nothing.
+    // A second decision on the same item is rejected and writes nothing.
     const coopelWrites = harness.coopel.requests.length;
     const again = await fetch(
       `${harness.service.url}/ui/review/${itemId}/reject`,
