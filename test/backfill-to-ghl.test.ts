@@ -131,4 +131,85 @@ describe("backfill of Coopel-only contacts", () => {
       await storage.store.close();
     }
   }, 60_000);
+
+  it("creates them on GHL through the CLI when two-way", async () => {
+    setup = await startFirstSync({
+      sync: { contacts: { direction: "two_way" } },
+    });
+    const s = setup;
+    s.ghl.setAllowDuplicates(LOCATION_ID, false);
+    const linked = s.ghl.userCreateContact(LOCATION_ID, {
+      firstName: "Both",
+      email: "both@example.com",
+    });
+    s.coopel.userCreateContact({
+      first_name: "Both",
+      email: "both@example.com",
+    });
+    const only = s.coopel.userCreateContact({
+      first_name: "Olga",
+      last_name: "Only",
+      email: "OLGA@example.com",
+      phone: "+1 415 555 0111",
+      tags: ["vip"],
+    });
+    const nameless = s.coopel.userCreateContact({ first_name: "Nameless" });
+
+    const plan = await s.cli(["backfill", "--dry-run", "--json"]);
+    expect(plan.stderr).toBe("");
+    expect(plan.code).toBe(0);
+    expect(JSON.parse(plan.stdout).createdOnGhl).toBe(1);
+    expect(s.writes()).toEqual({ ghl: 0, coopel: 0 });
+
+    const first = await s.cli(["backfill", "--json"]);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    const summary = JSON.parse(first.stdout) as Record<string, number>;
+    expect(summary.createdOnGhl).toBe(1);
+    expect(summary.linkedByEmail).toBe(1);
+    expect(summary.failed).toBe(0);
+
+    const ghlContacts = [...s.ghl.contacts.get(LOCATION_ID)!.values()];
+    expect(ghlContacts).toHaveLength(2);
+    const created = ghlContacts.find((c) => c.id !== linked.id)!;
+    expect(created.firstName).toBe("Olga");
+    expect(created.lastName).toBe("Only");
+    expect(created.email).toBe("olga@example.com");
+    expect(created.phone).toBe("+14155550111");
+    expect(created.tags).toEqual(["vip"]);
+    const creates = s.ghl.requests.filter(
+      (r) => r.method === "POST" && r.path === "/contacts/",
+    );
+    expect(creates).toHaveLength(1);
+    expect(s.coopel.contacts.get(only.id)!.external_id).toBe(created.id);
+    expect(s.coopel.contacts.get(nameless.id)!.external_id).toBeUndefined();
+    const links = await s.links();
+    expect(links).toHaveLength(2);
+    const createdLink = links.find((l) => l.coopelId === only.id);
+    expect(createdLink?.ghlId).toBe(created.id);
+    expect(Object.keys(createdLink?.fieldHashes ?? {})).toEqual(
+      expect.arrayContaining(["first_name", "last_name", "email", "phone"]),
+    );
+    expect(createdLink?.tags).toEqual(["vip"]);
+
+    // A second run finds every pair linked and writes nothing on either side.
+    const writesBefore = s.writes();
+    const second = await s.cli(["backfill", "--json"]);
+    expect(second.code).toBe(0);
+    const again = JSON.parse(second.stdout) as Record<string, number>;
+    expect(again.createdOnGhl).toBe(0);
+    expect(again.created).toBe(0);
+    expect(again.alreadyLinked).toBe(2);
+    expect(s.writes()).toEqual(writesBefore);
+    expect(s.ghl.contacts.get(LOCATION_ID)!.size).toBe(2);
+
+    // Reconcile finds both pairs equal, with no contact left on one side only.
+    const reconcile = await s.cli(["reconcile", "--json"]);
+    expect(reconcile.code).toBe(0);
+    const report = JSON.parse(reconcile.stdout) as {
+      summary: { compared: number; differences: number };
+    };
+    expect(report.summary.compared).toBe(2);
+    expect(report.summary.differences).toBe(0);
+  }, 90_000);
 });

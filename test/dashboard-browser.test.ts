@@ -309,9 +309,156 @@ describe("dashboard in Chromium", () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  it("lists conflicts and accepts a review item", async () => {
+    const conflict = {
+      entity: "contact" as const,
+      ghlLocationId: LOCATION_ID,
+      ghlId: syncedId,
+      coopelAccountId: "default",
+      coopelId: "coopel-ada",
+      field: "email",
+      ghlValue: "ada.king@example.com",
+      coopelValue: "ada@coopel.example",
+      ghlUpdatedAt: Date.parse("2026-03-01T10:00:00Z"),
+      coopelUpdatedAt: Date.parse("2026-03-01T10:00:05Z"),
+      winner: "coopel" as const,
+      rule: "last_writer",
+      detectedAt: Date.parse("2026-03-01T10:00:06Z"),
+    };
+    const { twoWay, syncState } = harness.service;
+    expect(await twoWay.addConflict(conflict)).toBe(true);
+    expect(
+      await twoWay.addConflict({
+        ...conflict,
+        field: "city",
+        ghlValue: "London",
+        coopelValue: "Marylebone",
+        detectedAt: conflict.detectedAt + 60_000,
+      }),
+    ).toBe(true);
+
+    // A GHL contact whose email two Coopel contacts share waits for a person.
+    const grace = ghl.userCreateContact(LOCATION_ID, {
+      firstName: "Grace",
+      lastName: "Hopper",
+      email: "grace@example.com",
+    });
+    const chosen = harness.coopel.userCreateContact({
+      first_name: "Grace",
+      email: "grace@example.com",
+    });
+    const other = harness.coopel.userCreateContact({
+      first_name: "Grace B",
+      email: "grace@example.com",
+    });
+    const [itemId] = await syncState.addReviewItems([
+      {
+        ghlLocationId: LOCATION_ID,
+        ghl: {
+          id: grace.id,
+          name: "Grace Hopper",
+          email: "grace@example.com",
+          phone: null,
+        },
+        reason: "several_email_matches",
+        candidates: [
+          {
+            id: chosen.id,
+            name: "Grace",
+            email: "grace@example.com",
+            phone: null,
+          },
+          {
+            id: other.id,
+            name: "Grace B",
+            email: "grace@example.com",
+            phone: null,
+          },
+        ],
+      },
+    ]);
+
+    await open("/ui");
+    await page
+      .getByRole("navigation", { name: "Sections" })
+      .getByRole("link", { name: "Conflicts and review" })
+      .click();
+    await page.waitForURL(/\/ui\/review$/);
+    const rows = page.locator("tr[data-conflict-id]");
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await rows.first().getAttribute("data-field")).toBe("city");
+    const email = page.locator('tr[data-field="email"]');
+    const emailText = (await email.textContent()) ?? "";
+    expect(emailText).toContain("ada.king@example.com");
+    expect(emailText).toContain("ada@coopel.example");
+    expect(emailText).toContain("2026-03-01 10:00:00 UTC");
+    expect(emailText).toContain("2026-03-01 10:00:05 UTC");
+    expect(emailText).toContain("Coopel");
+    expect(emailText).toContain("last_writer");
+    expect(emailText).toContain(syncedId);
+    await checkAccessible("conflicts and review");
+    await screenshot("review");
+
+    await page.getByLabel("Field").fill("email");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.waitForURL(/\/ui\/review\?field=email$/);
+    await expect.poll(() => rows.count()).toBe(1);
+    expect(await rows.first().getAttribute("data-field")).toBe("email");
+
+    // The pause test's handler would accept the dialog as well, so it goes first.
+    page.removeAllListeners("dialog");
+    const dialogs: string[] = [];
+    page.on("dialog", (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.accept();
+    });
+    const item = page.locator(`li[data-review-id="${itemId}"]`);
+    await item.getByLabel("Coopel contact").selectOption(chosen.id);
+    await item.getByRole("button", { name: `Accept #${itemId}` }).click();
+    const outcome = page.locator('[data-outcome="accepted"]');
+    await expect.poll(() => outcome.count()).toBe(1);
+    expect(dialogs[0]).toContain(`Accept review item #${itemId}?`);
+    expect(await outcome.textContent()).toContain(
+      `GHL contact ${grace.id} is linked to Coopel contact ${chosen.id}`,
+    );
+    expect(await item.count()).toBe(0);
+
+    const decided = await syncState.getReviewItem(itemId!);
+    expect(decided?.status).toBe("accepted");
+    expect(decided?.resolvedCoopelId).toBe(chosen.id);
+    const [link] = await syncState.getLinksByCoopelIds("contact", "default", [
+      chosen.id,
+    ]);
+    expect(link?.ghlId).toBe(grace.id);
+    expect(harness.coopel.contacts.get(chosen.id)?.external_id).toBe(grace.id);
+    expect(harness.coopel.contacts.get(other.id)?.external_id).toBeUndefined();
+    await checkAccessible("review after accept");
+
+    // A second decision on the same item is rejected and writes nothing.
+    const coopelWrites = harness.coopel.requests.length;
+    const again = await fetch(
+      `${harness.service.url}/ui/review/${itemId}/reject`,
+      {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${ADMIN_TOKEN}`,
+          "content-type": "application/x-www-form-urlencoded",
+        },
+        body: "",
+      },
+    );
+    expect(again.status).toBe(409);
+    expect(await again.text()).toContain(
+      `review item ${itemId} is already accepted`,
+    );
+    expect(harness.coopel.requests.length).toBe(coopelWrites);
+    expect((await syncState.getReviewItem(itemId!))?.status).toBe("accepted");
+    expect(consoleErrors).toEqual([]);
+  });
+
   it("is readable at 390 pixels wide", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const pathname of ["/ui", "/ui/events", "/ui/catalog"]) {
+    for (const pathname of ["/ui", "/ui/events", "/ui/catalog", "/ui/review"]) {
       await open(pathname);
       const overflow = await page.evaluate(
         () => document.documentElement.scrollWidth - window.innerWidth,

@@ -63,6 +63,15 @@ describe("demo", () => {
       expect(summary.entities.entityMismatches).toBe(0);
       expect(summary.coopelEdits).toBeGreaterThan(5);
       expect(summary.ghlMismatched).toBe(0);
+      expect(summary.reconcile.compared).toBe(summary.expectedContacts);
+      expect(summary.reconcile.findings).toEqual({
+        field_drift: 0,
+        tag_drift: 0,
+        missing_on_coopel: 0,
+        coopel_only: 0,
+        stale_link: 0,
+      });
+      expect(summary.reconcile.drift).toBe(0);
       expect(
         [...sandboxes.coopel.contacts.values()].some((c) =>
           (c.tags as string[] | undefined)?.includes("hot-lead"),

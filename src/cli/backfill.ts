@@ -1,13 +1,25 @@
 import cliProgress from "cli-progress";
 import type { LoadedConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
 import {
   Backfill,
   backfillCursorName,
   type BackfillProgress,
   type BackfillSummary,
+  type CreateOnGhl,
 } from "../engine/backfill.js";
 import { ScanError } from "../engine/ghl-scan.js";
-import { chooseLocation, openSyncContext } from "./sync-context.js";
+import {
+  buildGhlWrite,
+  type ReverseContactMapping,
+} from "../mapping/reverse-mapping.js";
+import { checkTwoWayConfig, StartupError } from "../runtime/service.js";
+import { UsageError } from "./errors.js";
+import {
+  chooseLocation,
+  openSyncContext,
+  type SyncContext,
+} from "./sync-context.js";
 
 export interface BackfillCliOptions {
   location?: string;
@@ -35,6 +47,9 @@ export async function runBackfill(
   const { config, storage, logger } = context;
   const dryRun = options.dryRun === true || config.dry_run;
   try {
+    const createOnGhl = writesGhl(config)
+      ? coopelOnlyToGhl(context, locationId)
+      : undefined;
     if (options.restart && !dryRun)
       await storage.syncState.saveCursor(backfillCursorName(locationId), null);
     // NOTE: the share counts this run's own GHL requests only, not the
@@ -56,9 +71,7 @@ export async function runBackfill(
       syncTags: config.sync.tags.enabled,
       dryRun,
       onPage: (page) => progress.update(page),
-      // TODO: pass createOnGhl (Coopel-only contacts created on GHL) once
-      // sync.contacts.direction accepts two_way and a Coopel-to-GHL mapping
-      // exists; until then Coopel-only contacts stay on Coopel.
+      createOnGhl,
     });
     logger.info(
       { locationId, dryRun, budgetShare: config.backfill.budget_share },
@@ -87,6 +100,47 @@ export async function runBackfill(
   } finally {
     await context.close();
   }
+}
+
+/** Returns true when the contact direction creates contacts on GHL. */
+function writesGhl(config: Config): boolean {
+  return config.sync.contacts.direction !== "ghl_to_coopel";
+}
+
+/**
+ * Maps Coopel-only contacts to GHL creates through the reverse mapping, the
+ * same one that two-way sync writes GHL with. Custom field selectors resolve
+ * to the location's field ids, and the Coopel tags are added after the
+ * create when sync.tags.enabled is on.
+ */
+function coopelOnlyToGhl(
+  context: SyncContext,
+  locationId: string,
+): CreateOnGhl {
+  let reverse: ReverseContactMapping;
+  try {
+    reverse = checkTwoWayConfig(context.config);
+  } catch (error) {
+    if (error instanceof StartupError) throw new UsageError(error.message);
+    throw error;
+  }
+  const syncTags = context.config.sync.tags.enabled;
+  return async (record, callContext) => {
+    const mapped = await reverse.map(record);
+    const entries = mapped.entries.filter((entry) => entry.value !== null);
+    const definitions = entries.some((entry) => entry.customField !== null)
+      ? await context.enricher.definitionsFor(locationId, callContext)
+      : [];
+    const warnings = [...mapped.warnings];
+    const write = buildGhlWrite(locationId, entries, definitions, warnings);
+    const tags = (mapped.tags ?? []).filter((tag) => tag !== "");
+    if (warnings.length > 0)
+      context.logger.warn(
+        { coopelId: record.id, locationId, warnings },
+        "backfill: some fields of a Coopel-only contact were not mapped for GHL",
+      );
+    return syncTags && tags.length > 0 ? { ...write, tags } : write;
+  };
 }
 
 /** Formats the summary for a person to read. */

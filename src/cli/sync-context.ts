@@ -25,6 +25,8 @@ export interface SyncContext {
   ghl: GhlRestApi;
   coopel: CoopelRestClient;
   mapping: ContactMapping;
+  /** Reads GHL custom field definitions and enriches GHL records before mapping. */
+  enricher: ContactEnricher;
   enrich: Enrich;
   logger: PinoLogger;
   close(): Promise<void>;
@@ -85,6 +87,7 @@ export async function openSyncContext(
     ghl,
     coopel,
     mapping,
+    enricher,
     enrich: async (locationId, record, context) =>
       (await enricher.enrich(locationId, record, context)).payload,
     logger,

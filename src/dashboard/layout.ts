@@ -5,6 +5,7 @@ export const NAV = [
   ["events", "/ui/events", "Events"],
   ["dead-letters", "/ui/dead-letters", "Dead letters"],
   ["contacts", "/ui/contacts", "Contacts"],
+  ["review", "/ui/review", "Conflicts and review"],
   ["mapping", "/ui/mapping", "Mapping"],
   ["connections", "/ui/connections", "Connections"],
   ["catalog", "/ui/catalog", "Catalog"],

@@ -36,6 +36,7 @@ import {
   type Plan,
 } from "../operator/preview.js";
 import { html, type SafeHtml } from "./html.js";
+import { registerReviewPage, type ReviewPageOptions } from "./review-page.js";
 import { csrfField, page, when, type Section } from "./layout.js";
 import {
   apiUsageSection,
@@ -60,7 +61,7 @@ export interface ContactReader {
   ): Promise<{ id: string; record: Record<string, unknown> }[]>;
 }
 
-export interface DashboardOptions {
+export interface DashboardOptions extends ReviewPageOptions {
   /** Runs before every dashboard route; answers the request itself when the caller is not an admin. */
   authenticate: preHandlerAsyncHookHandler;
   /** The CSRF token forms and htmx requests must send for this request; null when none is needed. */
@@ -217,6 +218,8 @@ function protectedRoutes(
         page({ title, section, body, csrfToken: csrf(request), ...extra })
           .value,
       );
+
+  registerReviewPage(app, options, send, csrf);
 
   // Overview
   app.get("/api/overview", () =>

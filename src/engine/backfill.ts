@@ -69,9 +69,21 @@ export interface BackfillOptions {
    * null leaves that contact out. Absent means Coopel-only contacts stay on
    * Coopel, as in a GHL-to-Coopel sync.
    */
-  createOnGhl?: (record: CoopelRecord) => GhlContactWrite | null;
+  createOnGhl?: CreateOnGhl;
   now?: () => number;
 }
+
+/** The GHL create of a Coopel-only contact. */
+export interface GhlContactCreate extends GhlContactWrite {
+  /** Tags added after the create, because GHL's create body takes none. */
+  tags?: string[];
+}
+
+/** Maps a Coopel-only contact to its GHL create, or null to leave it out. */
+export type CreateOnGhl = (
+  record: CoopelRecord,
+  context: CallContext,
+) => Promise<GhlContactCreate | null> | GhlContactCreate | null;
 
 /** Counts of one backfill run. */
 export interface BackfillSummary {
@@ -248,7 +260,7 @@ export class Backfill {
    * duplicate stays unlinked, for a person or the next backfill to match.
    */
   private async createCoopelOnly(
-    toGhl: (record: CoopelRecord) => GhlContactWrite | null,
+    toGhl: CreateOnGhl,
     ghlContext: () => CallContext,
   ): Promise<void> {
     const { options } = this;
@@ -266,7 +278,17 @@ export class Backfill {
           (idText(c.record.email) !== null || idText(c.record.phone) !== null),
       );
     await runPool(pending, options.concurrency, async (candidate) => {
-      const write = toGhl(candidate.record);
+      let write: GhlContactCreate | null;
+      try {
+        write = await toGhl(candidate.record, ghlContext());
+      } catch (error) {
+        this.summary.failed++;
+        options.logger.error(
+          { err: error, coopelId: candidate.id },
+          "backfill: mapping the Coopel-only contact for GHL failed; the next run tries again",
+        );
+        return;
+      }
       if (write === null) return;
       if (options.dryRun) {
         this.summary.createdOnGhl++;
@@ -292,6 +314,16 @@ export class Backfill {
           );
           return;
         }
+        const tags = write.tags ?? [];
+        if (tags.length > 0)
+          await withRetries(() =>
+            options.ghl.addTags(
+              options.locationId,
+              created.id,
+              tags,
+              ghlContext(),
+            ),
+          );
         const context: CallContext = {
           requests: this.coopelRequests,
           priority: "background",
@@ -304,20 +336,43 @@ export class Backfill {
               context,
             ),
           );
+        // The link records the fields on which both records agree, which
+        // two-way sync compares later changes of either side against.
+        const mapped = created.record
+          ? await options.mapping.map(
+              await options.enrich(
+                options.locationId,
+                created.record,
+                ghlContext(),
+              ),
+            )
+          : null;
+        const link: Link = mapped
+          ? contactLink({
+              locationId: options.locationId,
+              ghlId: created.id,
+              coopelAccountId: options.coopel.accountId,
+              coopelId: candidate.id,
+              mapped,
+              record: external
+                ? { ...candidate.record, [external]: created.id }
+                : candidate.record,
+              sourceUpdatedAt: updatedAtOf(created.record!),
+              now: this.now(),
+            })
+          : {
+              entity: "contact",
+              ghlLocationId: options.locationId,
+              ghlId: created.id,
+              coopelAccountId: options.coopel.accountId,
+              coopelId: candidate.id,
+              fieldHashes: {},
+              deletedAt: null,
+              sourceUpdatedAt: null,
+              updatedAt: this.now(),
+            };
         await options.state.saveLinks([
-          {
-            entity: "contact",
-            ghlLocationId: options.locationId,
-            ghlId: created.id,
-            coopelAccountId: options.coopel.accountId,
-            coopelId: candidate.id,
-            fieldHashes: {},
-            deletedAt: null,
-            sourceUpdatedAt: created.record
-              ? updatedAtOf(created.record)
-              : null,
-            updatedAt: this.now(),
-          },
+          { ...link, ...(tags.length > 0 ? { tags, coopelTags: tags } : {}) },
         ]);
         this.linkedTo.set(candidate.id, created.id);
         this.summary.createdOnGhl++;

@@ -175,6 +175,8 @@ export interface TwoWayStore {
   listConflicts(filter: {
     limit: number;
     since?: number;
+    /** Only conflicts of this field, by its Coopel name. */
+    field?: string;
   }): Promise<ConflictRecord[]>;
   /** The saved value of a poll cursor, or null. */
   getCursor(name: string): Promise<string | null>;
@@ -307,7 +309,9 @@ export interface Queue {
   /**
    * Pauses an account and returns `job` to pending without counting its
    * attempt. Until `pause.retryAt`, no job is claimed whose event comes from
-   * that account, nor any GHL job while its Coopel account is paused.
+   * that account, nor any GHL job while its Coopel account is paused. A job
+   * that the pause does not hold, such as a Coopel job that met a paused GHL
+   * location, runs again at `pause.retryAt`.
    */
   pauseAccount(job: Job, pause: AccountPause): Promise<void>;
   /** Lifts a pause at once; returns false when the account was not paused. */

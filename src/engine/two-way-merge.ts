@@ -1,8 +1,8 @@
 import type { ContactEnricher } from "../mapping/contact-enrichment.js";
-import { findDefinition } from "../mapping/contact-enrichment.js";
 import type { ContactMapping } from "../mapping/contact-mapping.js";
 import { allowedFields } from "../mapping/ghl-allow-list.js";
 import {
+  buildGhlWrite,
   comparableHashes,
   type ReverseContactMapping,
 } from "../mapping/reverse-mapping.js";
@@ -239,28 +239,12 @@ export class ContactReconciler {
     context: CallContext,
     warnings: string[],
   ): Promise<GhlContactWrite> {
-    const write: GhlContactWrite = { fields: {} };
     const custom = entries.filter((entry) => entry.customField !== null);
     const definitions =
       custom.length > 0
         ? await this.options.enricher.definitionsFor(locationId, context)
         : [];
-    for (const entry of entries) {
-      if (entry.ghl !== null) {
-        write.fields[entry.ghl] = entry.value;
-        continue;
-      }
-      const definition = findDefinition(definitions, entry.customField!);
-      if (definition === undefined) {
-        warnings.push(
-          `custom field ${entry.customField} not found in GHL location ${locationId}; its value was not written`,
-        );
-        continue;
-      }
-      write.customFields ??= {};
-      write.customFields[definition.id] = entry.value;
-    }
-    return write;
+    return buildGhlWrite(locationId, entries, definitions, warnings);
   }
 }
 

@@ -1,5 +1,8 @@
 import type { Config, FieldMapping, Transform } from "../config/schema.js";
-import type { GhlCustomFieldDefinition } from "../engine/ports.js";
+import type {
+  GhlContactWrite,
+  GhlCustomFieldDefinition,
+} from "../engine/ports.js";
 import {
   customFieldKey,
   DEFAULT_CONTACT_FIELDS,
@@ -158,6 +161,36 @@ export class ReverseContactMapping {
       : null;
     return { fields, customFields, tags, entries, warnings };
   }
+}
+
+/**
+ * Builds a GHL write from reverse-mapped entries, resolving custom field
+ * selectors to ids through the location's definitions. A selector that
+ * matches no definition is left out with a warning.
+ */
+export function buildGhlWrite(
+  locationId: string,
+  entries: { ghl: string | null; customField: string | null; value: unknown }[],
+  definitions: GhlCustomFieldDefinition[],
+  warnings: string[],
+): GhlContactWrite {
+  const write: GhlContactWrite = { fields: {} };
+  for (const entry of entries) {
+    if (entry.ghl !== null) {
+      write.fields[entry.ghl] = entry.value;
+      continue;
+    }
+    const definition = findDefinition(definitions, entry.customField!);
+    if (definition === undefined) {
+      warnings.push(
+        `custom field ${entry.customField} not found in GHL location ${locationId}; its value was not written`,
+      );
+      continue;
+    }
+    write.customFields ??= {};
+    write.customFields[definition.id] = entry.value;
+  }
+  return write;
 }
 
 /**

@@ -16,6 +16,7 @@ import type {
 } from "../engine/ports.js";
 import { inTransaction } from "../store/postgres/database.js";
 import { writeLinks } from "../store/postgres/links.js";
+import { pausedJobRunAt } from "./account-pause.js";
 
 interface PendingEnqueue {
   events: InboxEvent[];
@@ -437,7 +438,7 @@ export class PostgresQueue implements Queue {
         `UPDATE jobs SET state = 'pending', attempt = GREATEST(attempt - 1, 0), run_at = $2, last_error = $3,
            error_class = 'account', requests = '[]', lease_owner = NULL
          WHERE id = $1`,
-        [Number(job.id), this.now(), pause.message],
+        [Number(job.id), pausedJobRunAt(job, pause, this.now()), pause.message],
       );
     });
   }

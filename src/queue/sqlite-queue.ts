@@ -15,6 +15,7 @@ import type {
   Source,
 } from "../engine/ports.js";
 import { writeLinks } from "../store/sqlite/links.js";
+import { pausedJobRunAt } from "./account-pause.js";
 
 interface PendingEnqueue {
   events: InboxEvent[];
@@ -191,7 +192,7 @@ export class SqliteQueue implements Queue {
           paused_at = CASE WHEN account_pauses.retry_at > excluded.paused_at
             THEN account_pauses.paused_at ELSE excluded.paused_at END`),
       releasePaused: db.prepare(`
-        UPDATE jobs SET state = 'pending', attempt = MAX(attempt - 1, 0), run_at = @now, last_error = @message,
+        UPDATE jobs SET state = 'pending', attempt = MAX(attempt - 1, 0), run_at = @runAt, last_error = @message,
           error_class = 'account', requests = @requests, lease_owner = NULL
         WHERE id = @id`),
       deletePause: db.prepare(
@@ -471,7 +472,7 @@ export class SqliteQueue implements Queue {
         this.statements.upsertPause.run({ ...pause });
         this.statements.releasePaused.run({
           id: Number(job.id),
-          now: this.now(),
+          runAt: pausedJobRunAt(job, pause, this.now()),
           message: pause.message,
           requests: "[]",
         });

@@ -2,6 +2,11 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import type { Config } from "../config/schema.js";
+import { CoopelRestClient } from "../connectors/coopel/client.js";
+import { GhlRestApi } from "../connectors/ghl/api.js";
+import { GhlHttpClient } from "../connectors/ghl/client.js";
+import { Reconcile, type Finding } from "../engine/reconcile.js";
+import { ContactEnricher } from "../mapping/contact-enrichment.js";
 import { ContactMapping } from "../mapping/contact-mapping.js";
 import { runDemoEntities } from "../sandbox/demo-entities.js";
 import { runDemoTraffic } from "../sandbox/demo-traffic.js";
@@ -34,8 +39,23 @@ export interface DemoSummary {
   coopelEdits: number;
   /** Edited contacts whose GHL record does not show the edit. */
   ghlMismatched: number;
+  /** The closing reconcile of every linked contact of the first location. */
+  reconcile: DemoReconcile;
   matches: boolean;
   durationMs: number;
+}
+
+/** Figures of the reconcile that ends the demo. */
+export interface DemoReconcile {
+  /** Linked pairs compared field by field. */
+  compared: number;
+  /**
+   * Findings that break the sync direction: field and tag drift, records
+   * missing on Coopel, stale links, and Coopel-only contacts when contacts
+   * sync from Coopel too.
+   */
+  drift: number;
+  findings: Record<Finding["kind"], number>;
 }
 
 const OFFICIAL_EXAMPLES = ["ContactCreate", "ContactUpdate", "ContactDelete"];
@@ -120,15 +140,18 @@ export async function runDemo(options: {
       { examples: entities.examples },
       `demo: ${entities.entityMismatches} tasks, notes or tag lists differ between GHL and Coopel`,
     );
+  const reconcile = await reconcileLinked(config, service, location.id, logger);
   const comparison = {
     ...contactComparison,
     entities,
     coopelEdits: coopelSide.edited.length,
     ghlMismatched,
+    reconcile,
     matches:
       contactComparison.matches &&
       entities.entityMismatches === 0 &&
-      ghlMismatched === 0,
+      ghlMismatched === 0 &&
+      reconcile.drift === 0,
   };
   const summary: DemoSummary = {
     received: stats.received,
@@ -149,10 +172,68 @@ export async function runDemo(options: {
       `p99 ${summary.latencyP99Ms ?? "-"} ms; Coopel sandbox ${summary.matches ? "matches" : "DOES NOT match"} the expected contacts ` +
       `(${summary.coopelContacts} of ${summary.expectedContacts}, missing ${summary.missing}, extra ${summary.extra}, different ${summary.mismatched}; ` +
       `${entities.tasks} tasks, ${entities.notes} notes and ${entities.taggedContacts} tag lists checked, ${entities.entityMismatches} different); ` +
-      `${summary.coopelEdits} contacts edited on Coopel, ${summary.ghlMismatched} of them different in GHL. ` +
+      `${summary.coopelEdits} contacts edited on Coopel, ${summary.ghlMismatched} of them different in GHL; ` +
+      `reconcile: ${reconcile.compared} linked pairs compared, ${reconcile.drift} drift. ` +
       "The service keeps running; Ctrl-C stops it.",
   );
   return summary;
+}
+
+/**
+ * Compares every linked contact of one location on both sandboxes with the
+ * reconcile engine, without repairing, and logs each finding.
+ */
+async function reconcileLinked(
+  config: Config,
+  service: Service,
+  locationId: string,
+  logger: Logger,
+): Promise<DemoReconcile> {
+  const ghl = new GhlRestApi(
+    new GhlHttpClient({
+      baseUrl: config.ghl.base_url,
+      apiVersion: config.ghl.api_version,
+      timeoutMs: config.coopel.timeout_ms,
+      tokens: service.ghlTokens,
+    }),
+  );
+  const mapping = new ContactMapping(config.mapping);
+  const enricher = new ContactEnricher({
+    ghl,
+    mapping,
+    logger,
+    defaultCountry: config.mapping.default_country,
+  });
+  const reconcile = new Reconcile({
+    ghl,
+    coopel: new CoopelRestClient(config.coopel),
+    state: service.syncState,
+    mapping,
+    enrich: async (id, record, context) =>
+      (await enricher.enrich(id, record, context)).payload,
+    logger,
+    locationId,
+    deletePolicy: config.sync.contacts.delete,
+    syncTags: config.sync.tags.enabled,
+    repair: false,
+    dryRun: false,
+    pageLimit: config.backfill.page_size,
+    coopelPageSize: config.backfill.coopel_page_size,
+    concurrency: config.backfill.concurrency,
+    onFinding: (finding) =>
+      logger.warn({ finding }, `demo reconcile found ${finding.kind}`),
+  });
+  logger.info(`demo: reconciling the linked contacts of ${locationId}`);
+  const summary = await reconcile.run();
+  const coopelOnly =
+    config.sync.contacts.direction === "ghl_to_coopel"
+      ? 0
+      : summary.findings.coopel_only;
+  return {
+    compared: summary.compared,
+    drift: summary.differences + coopelOnly,
+    findings: summary.findings,
+  };
 }
 
 /** Contacts the demo edited on Coopel: GHL id and the city it set. */

@@ -19,6 +19,7 @@ import {
 } from "../engine/engine.js";
 import { NoteSync } from "../engine/note-sync.js";
 import { CoopelContactSync } from "../engine/coopel-contact-sync.js";
+import { ReviewDecider } from "../engine/review-decisions.js";
 import { ContactReconciler } from "../engine/two-way-merge.js";
 import type { TwoWayOptions } from "../engine/two-way.js";
 import {
@@ -103,6 +104,8 @@ export interface Service {
   coopelPoller: CoopelPoller | null;
   /** Reverse link lookups, write intents, the conflict log and poll cursors. */
   twoWay: TwoWayStore;
+  /** Cursors, the review list and direct link writes of backfill and reconcile. */
+  syncState: SyncState;
   /** Polls contacts for changes whose webhook was lost; null when no worker runs. */
   contactPoller: ContactPoller | null;
   metrics: Metrics;
@@ -644,6 +647,23 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     }),
   );
   const noRequests = () => ({ requests: [] });
+  const reviewMapping = new ContactMapping(config.mapping);
+  const reviewEnricher = new ContactEnricher({
+    ghl: ghlReader,
+    mapping: reviewMapping,
+    logger,
+    defaultCountry: config.mapping.default_country,
+  });
+  const reviewDecider = new ReviewDecider({
+    state: syncState,
+    ghl: ghlReader,
+    coopel,
+    mapping: reviewMapping,
+    enrich: async (locationId, record, context) =>
+      (await reviewEnricher.enrich(locationId, record, context)).payload,
+    syncTags: config.sync.tags.enabled,
+    dryRun: config.dry_run,
+  });
   await server.register(dashboardPlugin, {
     prefix: "/ui",
     // The admin hook has already checked every request; this refuses any it let through.
@@ -667,6 +687,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       coopel: (id) => coopelReader.getContact(id, noRequests()),
       findCoopel: (lookup) => coopelReader.findContacts(lookup, noRequests()),
     },
+    conflicts: (filter) => twoWay.listConflicts(filter),
+    review: { state: syncState, decider: reviewDecider },
   });
 
   let worker: Worker | null = null;
@@ -835,6 +857,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     taskPoller,
     coopelPoller,
     twoWay,
+    syncState,
     contactPoller,
     metrics,
     async close(graceMs = 10_000) {

@@ -671,6 +671,19 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
         expect(claimed.map((job) => job.event.orderingKey)).toEqual(["c2"]);
       });
 
+      it("delays a Coopel job that met a GHL pause until its retry time", async () => {
+        await queue.enqueue([
+          event("c", { source: "coopel", accountId: "acct-1" }),
+        ]);
+        const [coopelJob] = await queue.claim("w", 1, 10_000);
+        await queue.pauseAccount(coopelJob!, pause("ghl", "loc-1", T0 + 5_000));
+        expect(await queue.claim("w", 10, 10_000)).toEqual([]);
+        clock = T0 + 5_000;
+        const [again] = await queue.claim("w", 10, 10_000);
+        expect(again?.id).toBe(coopelJob!.id);
+        expect(again?.attempt).toBe(1);
+      });
+
       it("claims again from the retry time, and clears the pause when a job then completes", async () => {
         await queue.enqueue([event("a", { accountId: "busy" })]);
         const [job] = await queue.claim("w", 1, 10_000);
@@ -883,6 +896,11 @@ export function queueStoreContract(name: string, open: OpenAdapters): void {
         expect(
           await twoWay.listConflicts({ limit: 10, since: T0 + 15 }),
         ).toHaveLength(1);
+        const email = await twoWay.listConflicts({ limit: 10, field: "email" });
+        expect(email.map((c) => c.field)).toEqual(["email"]);
+        expect(
+          await twoWay.listConflicts({ limit: 10, field: "city" }),
+        ).toEqual([]);
       });
 
       it("saves and replaces poll cursors", async () => {

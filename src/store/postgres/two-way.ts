@@ -103,10 +103,11 @@ export class PostgresTwoWayStore implements TwoWayStore {
   async listConflicts(filter: {
     limit: number;
     since?: number;
+    field?: string;
   }): Promise<ConflictRecord[]> {
     const { rows } = await this.pool.query<ConflictRow>(
-      "SELECT * FROM conflicts WHERE detected_at >= $1 ORDER BY id DESC LIMIT $2",
-      [filter.since ?? 0, filter.limit],
+      "SELECT * FROM conflicts WHERE detected_at >= $1 AND ($2::text IS NULL OR field = $2) ORDER BY id DESC LIMIT $3",
+      [filter.since ?? 0, filter.field ?? null, filter.limit],
     );
     return rows.map(rowToConflict);
   }

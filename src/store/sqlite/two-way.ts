@@ -132,12 +132,18 @@ export class SqliteTwoWayStore implements TwoWayStore {
   listConflicts(filter: {
     limit: number;
     since?: number;
+    field?: string;
   }): Promise<ConflictRecord[]> {
     const rows = this.db
       .prepare(
-        "SELECT * FROM conflicts WHERE detected_at >= ? ORDER BY id DESC LIMIT ?",
+        "SELECT * FROM conflicts WHERE detected_at >= ? AND (? IS NULL OR field = ?) ORDER BY id DESC LIMIT ?",
       )
-      .all(filter.since ?? 0, filter.limit) as ConflictRow[];
+      .all(
+        filter.since ?? 0,
+        filter.field ?? null,
+        filter.field ?? null,
+        filter.limit,
+      ) as ConflictRow[];
     return Promise.resolve(rows.map(rowToConflict));
   }
 
