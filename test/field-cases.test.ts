@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { signCoopelBody } from "../src/server/coopel-webhook-route.js";
 import {
   fixture,
   LOCATION_ID,
@@ -129,5 +130,88 @@ describe("create and updates arriving at the same moment", () => {
     const stats = await harness.service.store.eventStats(0);
     expect(stats.failed).toBe(0);
     expect(stats.received).toBe(150);
-  });
+  }, 120_000);
+});
+
+describe("Coopel create and updates at once", () => {
+  const SECRET = "coopel-webhook-secret-0123456789";
+
+  function postCoopel(h: Harness, body: Record<string, unknown>) {
+    const raw = JSON.stringify(body);
+    return fetch(`${h.service.url}/webhooks/coopel`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-coopel-signature": signCoopelBody(SECRET, raw),
+      },
+      body: raw,
+    });
+  }
+
+  it("one GHL contact per Coopel burst", async () => {
+    harness = await startHarness({
+      worker: { concurrency: 16, poll_ms: 5 },
+      sync: { contacts: { direction: "two_way" } },
+      mapping: { default_country: "US" },
+      coopel: { webhooks: { secret: SECRET } },
+      // The case is about ordering, not budgets: GHL's 100 per 10 s would
+      // spread the 50 lookups and creates over many seconds.
+      ghl: { rate_limit: { requests: 5000, per_ms: 1000 } },
+    });
+    const h = harness;
+    // The sandbox sends no webhooks of its own: the test sends each burst itself.
+    const contacts = Array.from({ length: 50 }, (_, i) => {
+      const created = h.coopel.userCreateContact({
+        first_name: "Burst",
+        email: `coopel-burst-${i}@example.com`,
+      });
+      const updated = h.coopel.userUpdateContact(created.id, {
+        first_name: "Updated",
+        city: "Lyon",
+      });
+      return { created, updated };
+    });
+    const responses = await Promise.all(
+      contacts.flatMap(({ created, updated }) => [
+        postCoopel(h, {
+          event_id: `${created.id}-c`,
+          type: "contact.created",
+          contact: created,
+        }),
+        postCoopel(h, {
+          event_id: `${created.id}-u1`,
+          type: "contact.updated",
+          contact: updated,
+        }),
+        postCoopel(h, {
+          event_id: `${created.id}-u2`,
+          type: "contact.updated",
+          contact: updated,
+        }),
+      ]),
+    );
+    expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
+    await h.waitForIdle(60_000);
+
+    const ghlContacts = [...(h.ghl.contacts.get(LOCATION_ID)?.values() ?? [])];
+    expect(ghlContacts).toHaveLength(50);
+    expect(h.ghl.countRequests("POST", "/contacts/")).toBe(50);
+    // Each update read the contact after the create and found nothing new.
+    expect(h.ghl.countRequests("PUT", "/contacts/:contactId")).toBe(0);
+    for (const { created } of contacts) {
+      const link = await h.service.twoWay.getLinkByCoopelId(
+        "contact",
+        "default",
+        created.id,
+      );
+      const matching = ghlContacts.filter((c) => c.email === created.email);
+      expect(matching).toHaveLength(1);
+      expect(link?.ghlId).toBe(matching[0]?.id);
+      expect(matching[0]?.firstName).toBe("Updated");
+      expect(matching[0]?.city).toBe("Lyon");
+    }
+    const stats = await h.service.store.eventStats(0);
+    expect(stats.failed).toBe(0);
+    expect(stats.received).toBe(150);
+  }, 120_000);
 });
