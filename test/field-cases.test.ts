@@ -1,10 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
+import type { GhlTask } from "../src/sandbox/ghl-store.js";
 import { signCoopelBody } from "../src/server/coopel-webhook-route.js";
 import {
   fixture,
+  GHL_TOKEN,
   LOCATION_ID,
   startHarness,
   type Harness,
+  type TestOverrides,
 } from "./helpers/harness.js";
 
 let harness: Harness;
@@ -214,4 +217,163 @@ describe("Coopel create and updates at once", () => {
     expect(stats.failed).toBe(0);
     expect(stats.received).toBe(150);
   }, 120_000);
+});
+
+describe("a task without due date, a due date without offset", () => {
+  const SECRET = "coopel-webhook-secret-0123456789";
+  const TASK_CONTACT = "CWBf1PR9LvvBkcYqiXlc";
+
+  /** Starts a service with tasks in `direction` and a Coopel that sends task webhooks. */
+  async function startTasks(
+    direction: "coopel_to_ghl" | "two_way",
+    overrides: TestOverrides = {},
+  ): Promise<Harness> {
+    const h = await startHarness(
+      {
+        ...overrides,
+        sync: { tasks: { direction } },
+        coopel: { webhooks: { secret: SECRET } },
+      },
+      { taskDueDateDefault: "created_at" },
+    );
+    h.coopel.setWebhookTarget({
+      url: `${h.service.url}/webhooks/coopel`,
+      secret: SECRET,
+    });
+    return h;
+  }
+
+  async function settle(h: Harness): Promise<void> {
+    for (let round = 0; round < 2; round += 1) {
+      await h.coopel.flushWebhooks();
+      await h.waitForIdle(30_000);
+    }
+  }
+
+  /** Syncs the GHL contact of the task examples to Coopel; returns its Coopel id. */
+  async function linkedContact(h: Harness): Promise<string> {
+    h.ghl.userCreateContact(
+      LOCATION_ID,
+      { firstName: "Task", email: "task-owner@example.com" },
+      { id: TASK_CONTACT },
+    );
+    await h.post({ ...fixture("ContactCreate"), id: TASK_CONTACT });
+    await settle(h);
+    const link = await h.service.store.getLink(
+      "contact",
+      LOCATION_ID,
+      TASK_CONTACT,
+    );
+    expect(link?.coopelId).toBeTruthy();
+    return link!.coopelId!;
+  }
+
+  function ghlTaskWrites(h: Harness) {
+    return h.ghl.requests.filter(
+      (r) => r.method !== "GET" && r.path.includes("/tasks"),
+    );
+  }
+
+  it("Coopel's made-up due date is not synced back", async () => {
+    harness = await startTasks("two_way");
+    const coopelContactId = await linkedContact(harness);
+    const withoutDue = { ...fixture("TaskCreate") };
+    delete withoutDue.dueDate;
+    const ghlTask = {
+      id: String(withoutDue.id),
+      contactId: TASK_CONTACT,
+      title: String(withoutDue.title),
+      body: String(withoutDue.body),
+      completed: false,
+    };
+    harness.ghl.tasks.set(
+      TASK_CONTACT,
+      new Map([[ghlTask.id, ghlTask as GhlTask]]),
+    );
+    await harness.post(withoutDue);
+    await settle(harness);
+
+    const post = harness.coopel.requests.find(
+      (r) => r.method === "POST" && r.route === "/contacts/:contactId/tasks",
+    );
+    expect(post?.body).not.toHaveProperty("due_date");
+    const [task] = harness.coopel.tasks.get(coopelContactId)!.values();
+    expect(task?.due_date).toBe(task?.created_at);
+    // Coopel's webhook of the create carried the made-up due date.
+    const events = await harness.service.store.listEvents({ limit: 100 });
+    const echo = events.find((e) => e.type === "task.created");
+    expect(echo?.reason).toBe("no_change");
+    expect(ghlTaskWrites(harness)).toEqual([]);
+
+    // A real Coopel edit later sends only what the user changed.
+    harness.coopel.userUpdateTask(coopelContactId, task!.id, {
+      title: "Renamed on Coopel",
+    });
+    await settle(harness);
+    const writes = ghlTaskWrites(harness);
+    expect(writes.map((w) => `${w.method} ${w.route}`)).toEqual([
+      "PUT /contacts/:contactId/tasks/:taskId",
+    ]);
+    expect(writes[0]?.body).toEqual({ title: "Renamed on Coopel" });
+    const stored = harness.ghl.tasks.get(TASK_CONTACT)?.get(ghlTask.id);
+    expect(stored?.title).toBe("Renamed on Coopel");
+    expect(stored).not.toHaveProperty("dueDate");
+  });
+
+  it("a local Coopel due date reaches GHL in the location's zone", async () => {
+    harness = await startTasks("two_way", {
+      ghl: {
+        locations: [
+          { id: LOCATION_ID, token: GHL_TOKEN, time_zone: "America/Chicago" },
+        ],
+      },
+    });
+    const coopelContactId = await linkedContact(harness);
+    const task = harness.coopel.userCreateTask(coopelContactId, {
+      title: "Call back",
+      due_date: "2026-03-05T17:00:00",
+    });
+    await settle(harness);
+
+    const [ghlTask] = harness.ghl.tasks.get(TASK_CONTACT)?.values() ?? [];
+    expect(ghlTask?.dueDate).toBe("2026-03-05T23:00:00.000Z");
+    expect(ghlTask?.title).toBe("Call back");
+    const link = await harness.service.store.getLink(
+      "task",
+      LOCATION_ID,
+      String(ghlTask?.id),
+    );
+    expect(link?.coopelId).toBe(task.id);
+
+    // GHL's webhook of the create comes back with the UTC instant: same instant, nothing to write.
+    harness.coopel.requests.length = 0;
+    await harness.post({
+      ...ghlTask,
+      type: "TaskCreate",
+      locationId: LOCATION_ID,
+    });
+    await settle(harness);
+    expect(harness.coopel.requests.filter((r) => r.method !== "GET")).toEqual(
+      [],
+    );
+    const stored = harness.coopel.tasks.get(coopelContactId)?.get(task.id);
+    expect(stored?.due_date).toBe("2026-03-05T17:00:00");
+  });
+
+  it("an unreadable Coopel due date is rejected", async () => {
+    harness = await startTasks("coopel_to_ghl");
+    const coopelContactId = await linkedContact(harness);
+    harness.coopel.userCreateTask(coopelContactId, {
+      title: "Someday",
+      due_date: "next friday",
+    });
+    await settle(harness);
+
+    expect(ghlTaskWrites(harness)).toEqual([]);
+    const events = await harness.service.store.listEvents({ limit: 100 });
+    const event = events.find((e) => e.type === "task.created");
+    expect(event?.state).toBe("dead");
+    expect(event?.lastError).toContain('"next friday"');
+    expect(event?.lastError).toContain("time_zone");
+  });
 });
