@@ -76,6 +76,7 @@ export class CoopelTaskSync {
 
   private async run(job: Job, context: CallContext): Promise<Completion> {
     const { store, coopelAccountId: account } = this.options;
+    // NOTE: the task is taken from the event, not read again from Coopel, so a late event can write older values.
     const task = coopelTaskOf(job.event.payload);
     const coopelId = typeof task.id === "string" ? task.id : "";
     if (coopelId === "")
@@ -164,7 +165,7 @@ export class CoopelTaskSync {
       body,
       context,
     );
-    // The due date made up for GHL counts as known, so GHL's event of the create sends it nowhere.
+    // The due date made up for GHL counts as known, so GHL's event of the create changes nothing on Coopel.
     const link: Link = {
       entity: "task",
       ghlLocationId: contact.ghlLocationId,
@@ -190,7 +191,8 @@ export class CoopelTaskSync {
     let hashes = link.fieldHashes;
     const known = { ...fields };
     if (hashes.due_date === DUE_DATE_FILLED_BY_COOPEL) {
-      // The first read after a create without due date: what Coopel filled in is its own, not a change.
+      // The first event after a create without due date: what Coopel filled in is its own, not a change.
+      // NOTE: only a Coopel that fills in the due date after its create response takes this path, and no test runs it.
       hashes = { ...hashes, due_date: hashValue(fields.due_date ?? null) };
       delete known.due_date;
     }

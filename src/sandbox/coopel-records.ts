@@ -24,7 +24,7 @@ const TASK_READ_ONLY = new Set([
   "updated_at",
 ]);
 
-/** How the sandbox fills in a task created without `due_date`. */
+/** The due date the sandbox stores for a task created without `due_date`. */
 export type TaskDueDateDefault = "none" | "created_at";
 
 /** Adds the task, note and appointment routes under `/contacts/:contactId`. */

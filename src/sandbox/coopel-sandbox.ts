@@ -56,7 +56,7 @@ export interface CoopelSandboxOptions extends SandboxServerOptions {
   };
   /** Sends a signed webhook on every contact and task change, by the API or by a user; off when unset. */
   webhooks?: CoopelWebhookTarget;
-  /** How a task created without `due_date` is stored: `none` (default) or with its creation time, as some CRMs do. */
+  /** The due date stored for a task created without `due_date`: none (`none`, the default) or its creation time (`created_at`). */
   taskDueDateDefault?: TaskDueDateDefault;
 }
 
@@ -99,9 +99,9 @@ export interface CoopelSandbox {
   countTokenRequests(): number;
   /** Expires every token issued at `POST /oauth/token`, so the next call gets 401. */
   expireIssuedTokens(): void;
-  /** Sets or clears where contact change webhooks go. */
+  /** Sets or clears where contact and task change webhooks go. */
   setWebhookTarget(target: CoopelWebhookTarget | null): void;
-  /** Resolves when every contact change webhook sent so far has been delivered or given up. */
+  /** Resolves when every contact and task change webhook sent so far has been delivered or given up. */
   flushWebhooks(): Promise<void>;
   /** Webhook deliveries that got a 2xx response, and those given up. */
   webhookCounts(): { delivered: number; failed: number };

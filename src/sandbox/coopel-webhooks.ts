@@ -6,7 +6,7 @@ import type {
   CoopelTaskChangeType,
 } from "./coopel-store.js";
 
-/** The target URL and signing settings of the Coopel sandbox's contact webhooks. */
+/** The target URL and signing settings of the Coopel sandbox's contact and task webhooks. */
 export interface CoopelWebhookTarget {
   /** A loopback URL, such as the service's `/webhooks/coopel`. */
   url: string;

@@ -17,9 +17,9 @@ export interface CoopelWebhookOptions {
   signatureHeader: string;
   updatedAtField: string;
   maxInboxDepth: number;
-  /** Whether contact events are taken; default true. */
+  /** Whether the route accepts contact events; default true. */
   contacts?: boolean;
-  /** Whether task events are taken; default false. */
+  /** Whether the route accepts task events; default false. */
   tasks?: boolean;
 }
 
