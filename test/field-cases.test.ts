@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { GhlTask } from "../src/sandbox/ghl-store.js";
+import {
+  COOPEL_SECRET,
+  linkTaskContact,
+  postTaskWithoutDueDate,
+  settleCoopel,
+  startTaskSync,
+  TASK_CONTACT,
+} from "./helpers/coopel-tasks.js";
 import { signCoopelBody } from "../src/server/coopel-webhook-route.js";
 import {
   fixture,
@@ -7,7 +14,6 @@ import {
   LOCATION_ID,
   startHarness,
   type Harness,
-  type TestOverrides,
 } from "./helpers/harness.js";
 
 let harness: Harness;
@@ -137,15 +143,13 @@ describe("create and updates arriving at the same moment", () => {
 });
 
 describe("Coopel create and updates at once", () => {
-  const SECRET = "coopel-webhook-secret-0123456789";
-
   function postCoopel(h: Harness, body: Record<string, unknown>) {
     const raw = JSON.stringify(body);
     return fetch(`${h.service.url}/webhooks/coopel`, {
       method: "POST",
       headers: {
         "content-type": "application/json",
-        "x-coopel-signature": signCoopelBody(SECRET, raw),
+        "x-coopel-signature": signCoopelBody(COOPEL_SECRET, raw),
       },
       body: raw,
     });
@@ -156,7 +160,7 @@ describe("Coopel create and updates at once", () => {
       worker: { concurrency: 16, poll_ms: 5 },
       sync: { contacts: { direction: "two_way" } },
       mapping: { default_country: "US" },
-      coopel: { webhooks: { secret: SECRET } },
+      coopel: { webhooks: { secret: COOPEL_SECRET } },
       // The case is about ordering, not budgets: GHL's 100 per 10 s would
       // spread the 50 lookups and creates over many seconds.
       ghl: { rate_limit: { requests: 5000, per_ms: 1000 } },
@@ -220,53 +224,8 @@ describe("Coopel create and updates at once", () => {
 });
 
 describe("a task without due date, a due date without offset", () => {
-  const SECRET = "coopel-webhook-secret-0123456789";
-  const TASK_CONTACT = "CWBf1PR9LvvBkcYqiXlc";
-
-  /** Starts a service with tasks in `direction` and a Coopel that sends task webhooks. */
-  async function startTasks(
-    direction: "coopel_to_ghl" | "two_way",
-    overrides: TestOverrides = {},
-  ): Promise<Harness> {
-    const h = await startHarness(
-      {
-        ...overrides,
-        sync: { tasks: { direction } },
-        coopel: { webhooks: { secret: SECRET } },
-      },
-      { taskDueDateDefault: "created_at" },
-    );
-    h.coopel.setWebhookTarget({
-      url: `${h.service.url}/webhooks/coopel`,
-      secret: SECRET,
-    });
-    return h;
-  }
-
-  async function settle(h: Harness): Promise<void> {
-    for (let round = 0; round < 2; round += 1) {
-      await h.coopel.flushWebhooks();
-      await h.waitForIdle(30_000);
-    }
-  }
-
-  /** Syncs the GHL contact of the task examples to Coopel; returns its Coopel id. */
-  async function linkedContact(h: Harness): Promise<string> {
-    h.ghl.userCreateContact(
-      LOCATION_ID,
-      { firstName: "Task", email: "task-owner@example.com" },
-      { id: TASK_CONTACT },
-    );
-    await h.post({ ...fixture("ContactCreate"), id: TASK_CONTACT });
-    await settle(h);
-    const link = await h.service.store.getLink(
-      "contact",
-      LOCATION_ID,
-      TASK_CONTACT,
-    );
-    expect(link?.coopelId).toBeTruthy();
-    return link!.coopelId!;
-  }
+  /** A Coopel that fills in its creation time as a missing due date. */
+  const DUE_DATE_FILLED = { taskDueDateDefault: "created_at" } as const;
 
   function ghlTaskWrites(h: Harness) {
     return h.ghl.requests.filter(
@@ -275,23 +234,9 @@ describe("a task without due date, a due date without offset", () => {
   }
 
   it("Coopel's made-up due date is not synced back", async () => {
-    harness = await startTasks("two_way");
-    const coopelContactId = await linkedContact(harness);
-    const withoutDue = { ...fixture("TaskCreate") };
-    delete withoutDue.dueDate;
-    const ghlTask = {
-      id: String(withoutDue.id),
-      contactId: TASK_CONTACT,
-      title: String(withoutDue.title),
-      body: String(withoutDue.body),
-      completed: false,
-    };
-    harness.ghl.tasks.set(
-      TASK_CONTACT,
-      new Map([[ghlTask.id, ghlTask as GhlTask]]),
-    );
-    await harness.post(withoutDue);
-    await settle(harness);
+    harness = await startTaskSync("two_way", {}, DUE_DATE_FILLED);
+    const coopelContactId = await linkTaskContact(harness);
+    const ghlTask = await postTaskWithoutDueDate(harness);
 
     const post = harness.coopel.requests.find(
       (r) => r.method === "POST" && r.route === "/contacts/:contactId/tasks",
@@ -309,7 +254,7 @@ describe("a task without due date, a due date without offset", () => {
     harness.coopel.userUpdateTask(coopelContactId, task!.id, {
       title: "Renamed on Coopel",
     });
-    await settle(harness);
+    await settleCoopel(harness);
     const writes = ghlTaskWrites(harness);
     expect(writes.map((w) => `${w.method} ${w.route}`)).toEqual([
       "PUT /contacts/:contactId/tasks/:taskId",
@@ -321,19 +266,23 @@ describe("a task without due date, a due date without offset", () => {
   });
 
   it("a local Coopel due date reaches GHL in the location's zone", async () => {
-    harness = await startTasks("two_way", {
-      ghl: {
-        locations: [
-          { id: LOCATION_ID, token: GHL_TOKEN, time_zone: "America/Chicago" },
-        ],
+    harness = await startTaskSync(
+      "two_way",
+      {
+        ghl: {
+          locations: [
+            { id: LOCATION_ID, token: GHL_TOKEN, time_zone: "America/Chicago" },
+          ],
+        },
       },
-    });
-    const coopelContactId = await linkedContact(harness);
+      DUE_DATE_FILLED,
+    );
+    const coopelContactId = await linkTaskContact(harness);
     const task = harness.coopel.userCreateTask(coopelContactId, {
       title: "Call back",
       due_date: "2026-03-05T17:00:00",
     });
-    await settle(harness);
+    await settleCoopel(harness);
 
     const [ghlTask] = harness.ghl.tasks.get(TASK_CONTACT)?.values() ?? [];
     expect(ghlTask?.dueDate).toBe("2026-03-05T23:00:00.000Z");
@@ -352,7 +301,7 @@ describe("a task without due date, a due date without offset", () => {
       type: "TaskCreate",
       locationId: LOCATION_ID,
     });
-    await settle(harness);
+    await settleCoopel(harness);
     expect(harness.coopel.requests.filter((r) => r.method !== "GET")).toEqual(
       [],
     );
@@ -361,13 +310,13 @@ describe("a task without due date, a due date without offset", () => {
   });
 
   it("an unreadable Coopel due date is rejected", async () => {
-    harness = await startTasks("coopel_to_ghl");
-    const coopelContactId = await linkedContact(harness);
+    harness = await startTaskSync("coopel_to_ghl", {}, DUE_DATE_FILLED);
+    const coopelContactId = await linkTaskContact(harness);
     harness.coopel.userCreateTask(coopelContactId, {
       title: "Someday",
       due_date: "next friday",
     });
-    await settle(harness);
+    await settleCoopel(harness);
 
     expect(ghlTaskWrites(harness)).toEqual([]);
     const events = await harness.service.store.listEvents({ limit: 100 });

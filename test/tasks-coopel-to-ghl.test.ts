@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
-  fixture,
-  LOCATION_ID,
-  startHarness,
-  type Harness,
-} from "./helpers/harness.js";
+  linkTaskContact,
+  postTaskWithoutDueDate,
+  settleCoopel,
+  startTaskSync,
+  TASK_CONTACT,
+} from "./helpers/coopel-tasks.js";
+import { fixture, LOCATION_ID, type Harness } from "./helpers/harness.js";
 
-const SECRET = "coopel-webhook-secret-0123456789";
-const CONTACT = "CWBf1PR9LvvBkcYqiXlc";
 let harness: Harness | null = null;
 
 afterEach(async () => {
@@ -21,42 +21,16 @@ async function start(
   contacts: "ghl_to_coopel" | "two_way" = "ghl_to_coopel",
   maxAttempts = 8,
 ): Promise<Harness> {
-  const h = await startHarness({
-    sync: { tasks: { direction: tasks }, contacts: { direction: contacts } },
+  harness = await startTaskSync(tasks, {
+    sync: { contacts: { direction: contacts } },
     mapping: { default_country: "US" },
-    coopel: { webhooks: { secret: SECRET } },
     worker: { max_attempts: maxAttempts },
   });
-  h.coopel.setWebhookTarget({
-    url: `${h.service.url}/webhooks/coopel`,
-    secret: SECRET,
-  });
-  harness = h;
-  return h;
-}
-
-async function settle(h: Harness): Promise<void> {
-  for (let round = 0; round < 2; round += 1) {
-    await h.coopel.flushWebhooks();
-    await h.waitForIdle(30_000);
-  }
-}
-
-/** Syncs a GHL contact to Coopel through its ContactCreate; returns the Coopel id. */
-async function linkedContact(h: Harness): Promise<string> {
-  h.ghl.userCreateContact(
-    LOCATION_ID,
-    { firstName: "Task", email: "owner@example.com" },
-    { id: CONTACT },
-  );
-  await h.post({ ...fixture("ContactCreate"), id: CONTACT });
-  await settle(h);
-  const link = await h.service.store.getLink("contact", LOCATION_ID, CONTACT);
-  return link!.coopelId!;
+  return harness;
 }
 
 function ghlTasks(h: Harness) {
-  return [...(h.ghl.tasks.get(CONTACT)?.values() ?? [])];
+  return [...(h.ghl.tasks.get(TASK_CONTACT)?.values() ?? [])];
 }
 
 async function reasonsOf(h: Harness, type: string): Promise<string[]> {
@@ -70,13 +44,13 @@ async function reasonsOf(h: Harness, type: string): Promise<string[]> {
 describe("Coopel tasks to GHL", () => {
   it("create, complete and delete reach GHL", async () => {
     const h = await start("coopel_to_ghl");
-    const contactId = await linkedContact(h);
+    const contactId = await linkTaskContact(h);
     const task = h.coopel.userCreateTask(contactId, {
       title: "Send the quote",
       body: "By email",
       due_date: "2026-04-01T09:00:00Z",
     });
-    await settle(h);
+    await settleCoopel(h);
     const [created] = ghlTasks(h);
     expect(created).toMatchObject({
       title: "Send the quote",
@@ -97,7 +71,7 @@ describe("Coopel tasks to GHL", () => {
       },
     );
     expect(response.status).toBe(200);
-    await settle(h);
+    await settleCoopel(h);
     expect(ghlTasks(h)[0]?.completed).toBe(true);
     expect(
       h.ghl.countRequests(
@@ -107,7 +81,7 @@ describe("Coopel tasks to GHL", () => {
     ).toBe(1);
 
     h.coopel.userDeleteTask(contactId, task.id);
-    await settle(h);
+    await settleCoopel(h);
     expect(ghlTasks(h)).toEqual([]);
     const link = await h.service.twoWay.getLinkByCoopelId(
       "task",
@@ -124,7 +98,7 @@ describe("Coopel tasks to GHL", () => {
       email: "new@example.com",
     });
     h.coopel.userCreateTask(contact.id, { title: "Welcome call" });
-    await settle(h);
+    await settleCoopel(h);
     const link = await h.service.twoWay.getLinkByCoopelId(
       "contact",
       "default",
@@ -141,7 +115,7 @@ describe("Coopel tasks to GHL", () => {
     const h = await start("coopel_to_ghl", "ghl_to_coopel", 2);
     const contact = h.coopel.userCreateContact({ first_name: "Solo" });
     h.coopel.userCreateTask(contact.id, { title: "Waits" });
-    await settle(h);
+    await settleCoopel(h);
     expect(h.ghl.countRequests("POST", "/contacts/:contactId/tasks")).toBe(0);
     const events = await h.service.store.listEvents({ limit: 50 });
     const event = events.find((e) => e.type === "task.created");
@@ -152,16 +126,16 @@ describe("Coopel tasks to GHL", () => {
 
   it("a due date made up for GHL is not sent back", async () => {
     const h = await start("two_way");
-    const contactId = await linkedContact(h);
+    const contactId = await linkTaskContact(h);
     const task = h.coopel.userCreateTask(contactId, { title: "No date" });
-    await settle(h);
+    await settleCoopel(h);
     const [ghlTask] = ghlTasks(h);
     const dueIn = Date.parse(ghlTask!.dueDate) - Date.parse(task.created_at);
     expect(dueIn).toBe(86_400_000);
 
     h.coopel.requests.length = 0;
     await h.post({ ...ghlTask, type: "TaskCreate", locationId: LOCATION_ID });
-    await settle(h);
+    await settleCoopel(h);
     expect(h.coopel.requests.filter((r) => r.method !== "GET")).toEqual([]);
     expect(h.coopel.tasks.get(contactId)?.get(task.id)).not.toHaveProperty(
       "due_date",
@@ -169,21 +143,45 @@ describe("Coopel tasks to GHL", () => {
   });
 });
 
+describe("Coopel due dates", () => {
+  it("a due date added on Coopel later is sent", async () => {
+    const h = await start("two_way");
+    const contactId = await linkTaskContact(h);
+    await postTaskWithoutDueDate(h);
+    // This Coopel fills in nothing, so the create's own event records no due date.
+    expect(await reasonsOf(h, "task.created")).toEqual(["no_change"]);
+    const [task] = h.coopel.tasks.get(contactId)!.values();
+    expect(task).not.toHaveProperty("due_date");
+
+    h.coopel.userUpdateTask(contactId, task!.id, {
+      due_date: "2026-05-01T08:00:00Z",
+    });
+    await settleCoopel(h);
+    const puts = h.ghl.requests.filter(
+      (r) =>
+        r.method === "PUT" && r.route === "/contacts/:contactId/tasks/:taskId",
+    );
+    expect(puts.map((r) => r.body)).toEqual([
+      { dueDate: "2026-05-01T08:00:00.000Z" },
+    ]);
+  });
+});
+
 describe("task directions", () => {
   it("ghl_to_coopel ignores Coopel task events", async () => {
     const h = await start("ghl_to_coopel", "two_way");
-    const contactId = await linkedContact(h);
+    const contactId = await linkTaskContact(h);
     h.coopel.userCreateTask(contactId, { title: "Stays on Coopel" });
-    await settle(h);
+    await settleCoopel(h);
     expect(h.ghl.countRequests("POST", "/contacts/:contactId/tasks")).toBe(0);
     expect(await reasonsOf(h, "task.created")).toEqual([]);
   });
 
   it("coopel_to_ghl ignores GHL task events", async () => {
     const h = await start("coopel_to_ghl");
-    await linkedContact(h);
+    await linkTaskContact(h);
     await h.post(fixture("TaskCreate"));
-    await settle(h);
+    await settleCoopel(h);
     expect(h.coopel.countRequests("POST", "/contacts/:contactId/tasks")).toBe(
       0,
     );

@@ -192,7 +192,7 @@ export class CoopelTaskSync {
     const known = { ...fields };
     if (hashes.due_date === DUE_DATE_FILLED_BY_COOPEL) {
       // The first event after a create without due date: what Coopel filled in is its own, not a change.
-      // NOTE: only a Coopel that fills in the due date after its create response takes this path, and no test runs it.
+      // NOTE: no test covers a Coopel that fills in the due date after its create response, because the sandbox fills it in the response.
       hashes = { ...hashes, due_date: hashValue(fields.due_date ?? null) };
       delete known.due_date;
     }
