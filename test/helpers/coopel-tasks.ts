@@ -71,7 +71,7 @@ export async function linkTaskContact(h: Harness): Promise<string> {
 export async function postTaskWithoutDueDate(h: Harness): Promise<GhlTask> {
   const payload = { ...fixture("TaskCreate") };
   delete payload.dueDate;
-  // GHL's schema lists dueDate, but a task created without one has none.
+  // The event carries no dueDate, so the task GHL returns on a read has none either.
   const task = {
     id: String(payload.id),
     contactId: TASK_CONTACT,
@@ -82,7 +82,9 @@ export async function postTaskWithoutDueDate(h: Harness): Promise<GhlTask> {
   h.ghl.tasks.set(TASK_CONTACT, new Map([[task.id, task]]));
   const response = await h.post(payload);
   if (response.status !== 200)
-    throw new Error(`TaskCreate was answered ${response.status}, expected 200`);
+    throw new Error(
+      `TaskCreate webhook got status ${response.status}, expected 200`,
+    );
   await settleCoopel(h);
   return task;
 }
