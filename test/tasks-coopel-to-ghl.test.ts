@@ -91,7 +91,7 @@ describe("Coopel tasks to GHL", () => {
     expect(link?.deletedAt).not.toBeNull();
   });
 
-  it("a task created with its contact follows it", async () => {
+  it("task follows its new contact", async () => {
     const h = await start("coopel_to_ghl", "two_way");
     const contact = h.coopel.userCreateContact({
       first_name: "New",
@@ -111,7 +111,7 @@ describe("Coopel tasks to GHL", () => {
     expect(events.every((e) => e.attempts <= 1)).toBe(true);
   });
 
-  it("a task of an unlinked contact waits", async () => {
+  it("unlinked contact's task waits", async () => {
     const h = await start("coopel_to_ghl", "ghl_to_coopel", 2);
     const contact = h.coopel.userCreateContact({ first_name: "Solo" });
     h.coopel.userCreateTask(contact.id, { title: "Waits" });
@@ -124,7 +124,7 @@ describe("Coopel tasks to GHL", () => {
     expect(event?.lastError).toContain("not linked");
   });
 
-  it("a due date made up for GHL is not sent back", async () => {
+  it("made-up GHL due date stays", async () => {
     const h = await start("two_way");
     const contactId = await linkTaskContact(h);
     const task = h.coopel.userCreateTask(contactId, { title: "No date" });
@@ -144,7 +144,7 @@ describe("Coopel tasks to GHL", () => {
 });
 
 describe("Coopel due dates", () => {
-  it("a due date added on Coopel later is sent", async () => {
+  it("later Coopel due date is sent", async () => {
     const h = await start("two_way");
     const contactId = await linkTaskContact(h);
     await postTaskWithoutDueDate(h);

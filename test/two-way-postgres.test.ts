@@ -70,7 +70,7 @@ describe("two-way sync on PostgreSQL", () => {
 });
 
 describe("Coopel tasks on PostgreSQL", () => {
-  it("a local due date reaches GHL and comes back unchanged", async () => {
+  it("local due date round trip", async () => {
     const h = await startTaskSync("two_way", {
       store: { url: database.url },
       ghl: {

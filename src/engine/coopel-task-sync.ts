@@ -76,7 +76,7 @@ export class CoopelTaskSync {
 
   private async run(job: Job, context: CallContext): Promise<Completion> {
     const { store, coopelAccountId: account } = this.options;
-    // NOTE: the task is taken from the event, not read again from Coopel, so a late event can write older values.
+    // TODO: the task is taken from the event, not read again from Coopel, so a late event can write older values.
     const task = coopelTaskOf(job.event.payload);
     const coopelId = typeof task.id === "string" ? task.id : "";
     if (coopelId === "")
@@ -146,6 +146,7 @@ export class CoopelTaskSync {
     context: CallContext,
   ): Promise<Completion> {
     const { ghl } = this.options;
+    // TODO: the Coopel event of a task the sync is still creating from a GHL TaskCreate without contactId runs under another queue key, so it can create a second GHL task.
     const body = toGhl(fields);
     // GHL requires a due date, so a task without one is due `dueInDays` after its creation.
     let dueDate = fields.due_date;
