@@ -49,8 +49,13 @@ describe("Coopel tasks to GHL", () => {
       title: "Send the quote",
       body: "By email",
       due_date: "2026-04-01T09:00:00Z",
+      assigned_to: null,
     });
     await settleCoopel(h);
+    const post = h.ghl.requests.find(
+      (r) => r.method === "POST" && r.route === "/contacts/:contactId/tasks",
+    );
+    expect(post?.body).not.toHaveProperty("assignedTo");
     const [created] = ghlTasks(h);
     expect(created).toMatchObject({
       title: "Send the quote",

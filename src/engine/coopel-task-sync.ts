@@ -147,7 +147,10 @@ export class CoopelTaskSync {
   ): Promise<Completion> {
     const { ghl } = this.options;
     // TODO: the Coopel event of a task the sync is still creating from a GHL TaskCreate without contactId runs under another queue key, so it can create a second GHL task.
-    const body = toGhl(fields);
+    // A create has nothing to clear, so empty fields are left out.
+    const body = Object.fromEntries(
+      Object.entries(toGhl(fields)).filter(([, value]) => value !== null),
+    );
     // GHL requires a due date, so a task without one is due `dueInDays` after its creation.
     let dueDate = fields.due_date;
     if (typeof dueDate !== "string") {
