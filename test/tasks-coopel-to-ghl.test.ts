@@ -116,6 +116,33 @@ describe("Coopel tasks to GHL", () => {
     expect(events.every((e) => e.attempts <= 1)).toBe(true);
   });
 
+  it("links a matching GHL task", async () => {
+    const h = await start("coopel_to_ghl");
+    const contactId = await linkTaskContact(h);
+    const existing = {
+      id: "existingGhlTask1",
+      contactId: TASK_CONTACT,
+      title: "Already on GHL",
+      dueDate: "2026-04-01T09:00:00.000Z",
+      completed: false,
+    };
+    h.ghl.tasks.set(TASK_CONTACT, new Map([[existing.id, existing]]));
+    const task = h.coopel.userCreateTask(contactId, {
+      title: "Already on GHL",
+      due_date: "2026-04-01T09:00:00Z",
+    });
+    await settleCoopel(h);
+    expect(h.ghl.countRequests("POST", "/contacts/:contactId/tasks")).toBe(0);
+    expect(ghlTasks(h)).toHaveLength(1);
+    const link = await h.service.twoWay.getLinkByCoopelId(
+      "task",
+      "default",
+      task.id,
+    );
+    expect(link?.ghlId).toBe(existing.id);
+    expect(await reasonsOf(h, "task.created")).toEqual(["linked_existing"]);
+  });
+
   it("unlinked contact's task waits", async () => {
     const h = await start("coopel_to_ghl", "ghl_to_coopel", 2);
     const contact = h.coopel.userCreateContact({ first_name: "Solo" });

@@ -14,6 +14,7 @@ import type {
   GhlRecord,
   Job,
   Link,
+  Store,
   TwoWayStore,
 } from "./ports.js";
 
@@ -34,6 +35,8 @@ export const DUE_DATE_FILLED_BY_COOPEL = "filled-by-coopel";
 
 export interface CoopelTaskSyncOptions {
   store: TwoWayStore;
+  /** The link table, to check that a GHL task found by lookup is not linked to another Coopel task. */
+  links: Store;
   ghl: GhlApi;
   coopelAccountId: string;
   /** The IANA time zone for due dates without an offset in a location. */
@@ -146,7 +149,21 @@ export class CoopelTaskSync {
     context: CallContext,
   ): Promise<Completion> {
     const { ghl } = this.options;
-    // TODO: the Coopel event of a task the sync is still creating from a GHL TaskCreate without contactId runs under another queue key, so it can create a second GHL task.
+    const found = await this.findGhlTask(contact, fields, context);
+    if (found !== null) {
+      const link: Link = {
+        entity: "task",
+        ghlLocationId: contact.ghlLocationId,
+        ghlId: found,
+        coopelAccountId: this.options.coopelAccountId,
+        coopelId,
+        fieldHashes: mergeHashes({}, fields),
+        deletedAt: null,
+        updatedAt: this.now(),
+        parentGhlId: contact.ghlId,
+      };
+      return finish("synced", "linked_existing", [link], context);
+    }
     // A create has nothing to clear, so empty fields are left out.
     const body = Object.fromEntries(
       Object.entries(toGhl(fields)).filter(([, value]) => value !== null),
@@ -185,6 +202,44 @@ export class CoopelTaskSync {
       parentGhlId: contact.ghlId,
     };
     return finish("synced", "created_in_ghl", [link], context);
+  }
+
+  /**
+   * Returns the id of an unlinked GHL task of the contact with the same
+   * title and due date, or null. Only the first 100 tasks of the contact
+   * are checked. It catches the Coopel event of a task the
+   * sync itself is still creating from GHL, which can run under another
+   * queue key when GHL's event lacked contactId.
+   */
+  private async findGhlTask(
+    contact: Link,
+    fields: Record<string, unknown>,
+    context: CallContext,
+  ): Promise<string | null> {
+    const tasks = await this.options.ghl.searchTasks(
+      contact.ghlLocationId,
+      { contactIds: [contact.ghlId], limit: 100, skip: 0 },
+      context,
+    );
+    for (const task of tasks) {
+      const id = task.id ?? task._id;
+      if (typeof id !== "string" || task.title !== fields.title) continue;
+      // A GHL task without a due date still matches, because Coopel may have filled one in.
+      const due = fields.due_date;
+      if (
+        typeof due === "string" &&
+        typeof task.dueDate === "string" &&
+        Date.parse(task.dueDate) !== Date.parse(due)
+      )
+        continue;
+      const linked = await this.options.links.getLink(
+        "task",
+        contact.ghlLocationId,
+        id,
+      );
+      if (linked === null) return id;
+    }
+    return null;
   }
 
   private async update(

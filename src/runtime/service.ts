@@ -496,6 +496,7 @@ export function buildEngine(
     extras.twoWay && taskDirection !== "ghl_to_coopel"
       ? new CoopelTaskSync({
           store: extras.twoWay.store,
+          links: store,
           ghl,
           coopelAccountId: coopel.accountId,
           timeZoneOf: (id) =>
