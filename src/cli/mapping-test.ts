@@ -187,6 +187,18 @@ export class OfflineGhl implements GhlApi {
   deleteContact(): Promise<void> {
     return Promise.reject(offlineWrite());
   }
+  createTask(): Promise<GhlRecord & { id: string }> {
+    return Promise.reject(offlineWrite());
+  }
+  updateTask(): Promise<void> {
+    return Promise.reject(offlineWrite());
+  }
+  completeTask(): Promise<void> {
+    return Promise.reject(offlineWrite());
+  }
+  deleteTask(): Promise<void> {
+    return Promise.reject(offlineWrite());
+  }
   findDuplicate() {
     return Promise.resolve(null);
   }

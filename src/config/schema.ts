@@ -392,6 +392,14 @@ export const configSchema = z
           .object({
             enabled: z.boolean().default(true),
             /**
+             * The task sync direction. Coopel task changes reach GHL through
+             * the Coopel webhook route, so `coopel_to_ghl` and `two_way`
+             * need `coopel.webhooks`.
+             */
+            direction: z
+              .enum(["ghl_to_coopel", "coopel_to_ghl", "two_way"])
+              .default("ghl_to_coopel"),
+            /**
              * What Coopel gets as due date when a GHL task has none: `omit`
              * sends no due date, `created_plus_days` sends the task's
              * creation time plus `due_in_days`.

@@ -17,6 +17,39 @@ export async function coopelOrderingKey(
   return `coopel:${accountId}:contact:${coopelId}`;
 }
 
+/**
+ * Builds the inbox event of a Coopel task change. It shares the ordering key
+ * of the task's contact, so that it runs after the contact's own events.
+ */
+export async function coopelTaskEvent(
+  store: TwoWayStore,
+  input: {
+    accountId: string;
+    type: string;
+    task: Record<string, unknown>;
+    deliveryId: string | null;
+    updatedAtField: string;
+  },
+): Promise<InboxEvent> {
+  const contactId =
+    typeof input.task.contact_id === "string" && input.task.contact_id !== ""
+      ? input.task.contact_id
+      : null;
+  return {
+    source: "coopel",
+    accountId: input.accountId,
+    type: input.type,
+    orderingKey:
+      contactId === null
+        ? `coopel:${input.accountId}:task:${String(input.task.id)}`
+        : await coopelOrderingKey(store, input.accountId, contactId),
+    deliveryId: input.deliveryId,
+    receivedAt: Date.now(),
+    sourceUpdatedAt: timeOf(input.task[input.updatedAtField]),
+    payload: { type: input.type, task: input.task },
+  };
+}
+
 /** Builds the inbox event of a Coopel contact change. */
 export async function coopelContactEvent(
   store: TwoWayStore,

@@ -5,6 +5,10 @@ import {
 } from "./coopel-contact-sync.js";
 import { finish } from "./completion.js";
 import {
+  COOPEL_TASK_EVENT_TYPES,
+  type CoopelTaskSync,
+} from "./coopel-task-sync.js";
+import {
   AttemptError,
   DeferralError,
   UnsupportedRouteError,
@@ -66,6 +70,10 @@ export interface SyncEngineOptions {
   coopelContacts?: CoopelContactSync;
   /** Whether GHL contact events are synced to Coopel; default true. */
   contactsFromGhl?: boolean;
+  /** Handles Coopel task events; unset when tasks do not sync from Coopel to GHL. */
+  coopelTasks?: CoopelTaskSync;
+  /** Whether GHL task events are synced to Coopel; default true. */
+  tasksFromGhl?: boolean;
 }
 
 /** How long the events of a paused location wait before the pause is checked again. */
@@ -95,6 +103,14 @@ export class SyncEngine {
   private async dispatch(job: Job): Promise<Completion> {
     const { event } = job;
     if (event.source === "coopel") {
+      if ((COOPEL_TASK_EVENT_TYPES as readonly string[]).includes(event.type)) {
+        const tasks = this.options.coopelTasks;
+        if (tasks === undefined)
+          return finish("ignored", "tasks_not_synced_from_coopel", [], {
+            requests: [],
+          });
+        return tasks.handle(job);
+      }
       const coopel = this.options.coopelContacts;
       if (
         coopel === undefined ||
@@ -114,6 +130,10 @@ export class SyncEngine {
       );
     if (entity === null)
       return finish("ignored", "unsupported_type", [], { requests: [] });
+    if (entity === "tasks" && this.options.tasksFromGhl === false)
+      return finish("ignored", "tasks_not_synced_from_ghl", [], {
+        requests: [],
+      });
     if (!this.options.syncs(event.accountId, entity))
       return finish("ignored", `${entity}_not_synced`, [], { requests: [] });
     const pause = await this.options.pausedLocation?.(event.accountId);

@@ -209,3 +209,11 @@ export class AccountUnavailableError extends Error {
     this.accountId = accountId;
   }
 }
+
+/**
+ * A record that cannot be written as it is, such as a due date that does
+ * not parse. Retrying cannot help, so the worker keeps it as a dead letter.
+ */
+export class InvalidRecordError extends Error {
+  override name = "InvalidRecordError";
+}

@@ -700,6 +700,36 @@ export interface GhlApi {
     contactId: string,
     context: CallContext,
   ): Promise<void>;
+  /** Creates a task of a contact (`POST /contacts/:contactId/tasks`); returns the task with its `id`. */
+  createTask(
+    locationId: string,
+    contactId: string,
+    body: GhlRecord,
+    context: CallContext,
+  ): Promise<GhlRecord & { id: string }>;
+  /** Updates a task (`PUT /contacts/:contactId/tasks/:taskId`) with the fields given. */
+  updateTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    body: GhlRecord,
+    context: CallContext,
+  ): Promise<void>;
+  /** Sets a task's completed flag (`PUT /contacts/:contactId/tasks/:taskId/completed`). */
+  completeTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    completed: boolean,
+    context: CallContext,
+  ): Promise<void>;
+  /** Deletes a task; a task GHL reports missing counts as deleted. */
+  deleteTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    context: CallContext,
+  ): Promise<void>;
   /**
    * Finds the contact that GHL's duplicate rule matches for an email or a
    * phone (`GET /contacts/search/duplicate`), or null when there is none.

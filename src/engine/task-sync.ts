@@ -1,6 +1,7 @@
 import { changedFields, mergeHashes } from "../mapping/contact-mapping.js";
 import { toInstant } from "../mapping/transforms.js";
 import { finish, mergeLinks } from "./completion.js";
+import { DUE_DATE_FILLED_BY_COOPEL } from "./coopel-task-sync.js";
 import { ApiError, AttemptError } from "./errors.js";
 import type {
   CallContext,
@@ -150,7 +151,7 @@ export class TaskSync {
           ghlId: task.id as string,
           coopelAccountId: coopel.accountId,
           coopelId: created.id,
-          fieldHashes: mergeHashes({}, body),
+          fieldHashes: this.createdHashes(locationId, body, created.record),
           deletedAt: null,
           updatedAt: this.now(),
           parentGhlId: contactId,
@@ -230,6 +231,30 @@ export class TaskSync {
       if (tasks.length < SEARCH_PAGE_SIZE) return null;
     }
     return null;
+  }
+
+  /**
+   * Returns the hashes of a task just created on Coopel. A due date that
+   * Coopel filled in itself counts as known, so that it is not taken for a
+   * Coopel change. When the response lacks one, the first Coopel event of
+   * the task records it.
+   */
+  private createdHashes(
+    locationId: string,
+    body: Record<string, unknown>,
+    record: Record<string, unknown>,
+  ): Record<string, string> {
+    const hashes = mergeHashes({}, body);
+    if (body.due_date !== undefined) return hashes;
+    const filled = record.due_date;
+    if (typeof filled !== "string" || filled.trim() === "")
+      return { ...hashes, due_date: DUE_DATE_FILLED_BY_COOPEL };
+    try {
+      const instant = toInstant(filled, this.options.timeZoneOf(locationId));
+      return mergeHashes(hashes, { due_date: instant });
+    } catch {
+      return { ...hashes, due_date: DUE_DATE_FILLED_BY_COOPEL };
+    }
   }
 
   /** The Coopel task body: title, body, due_date, assigned_to and completed, each only when known. */

@@ -3,6 +3,7 @@ import {
   ApiError,
   AttemptError,
   classifyApiError,
+  InvalidRecordError,
   DeferralError,
   AccountUnavailableError,
   type AccountPauseReason,
@@ -379,6 +380,11 @@ function describeFailure(thrown: unknown): {
       pauseReason: "connection_unavailable",
     };
   }
+  if (error instanceof InvalidRecordError)
+    return {
+      failure: { errorClass: "permanent", message: error.message, requests },
+      pauseReason: null,
+    };
   if (error instanceof ApiError) {
     const { errorClass, pauseReason } = classifyApiError(error);
     return {

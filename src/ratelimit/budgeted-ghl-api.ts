@@ -148,6 +148,54 @@ export class BudgetedGhlApi implements GhlApi {
     return this.api.deleteContact(locationId, contactId, context);
   }
 
+  async createTask(
+    locationId: string,
+    contactId: string,
+    body: GhlRecord,
+    context: CallContext,
+  ): Promise<GhlRecord & { id: string }> {
+    await this.take(locationId);
+    return this.api.createTask(locationId, contactId, body, context);
+  }
+
+  async updateTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    body: GhlRecord,
+    context: CallContext,
+  ): Promise<void> {
+    await this.take(locationId);
+    return this.api.updateTask(locationId, contactId, taskId, body, context);
+  }
+
+  async completeTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    completed: boolean,
+    context: CallContext,
+  ): Promise<void> {
+    await this.take(locationId);
+    return this.api.completeTask(
+      locationId,
+      contactId,
+      taskId,
+      completed,
+      context,
+    );
+  }
+
+  async deleteTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    context: CallContext,
+  ): Promise<void> {
+    await this.take(locationId);
+    return this.api.deleteTask(locationId, contactId, taskId, context);
+  }
+
   async findDuplicate(
     locationId: string,
     lookup: { email?: string; phone?: string },

@@ -33,6 +33,7 @@ import { TaskPoller } from "../engine/task-poll.js";
 import { ContactPoller } from "../engine/contact-poll.js";
 import { DailyBudgetTracker } from "../ratelimit/daily-remaining.js";
 import { TaskSync } from "../engine/task-sync.js";
+import { CoopelTaskSync } from "../engine/coopel-task-sync.js";
 import { ContactEnricher } from "../mapping/contact-enrichment.js";
 import type {
   Completion,
@@ -493,6 +494,19 @@ export function buildEngine(
     dueInDays: config.sync.tasks.due_in_days,
   });
   const notes = new NoteSync({ store, coopel, ghl, linkContact });
+  const taskDirection = config.sync.tasks.direction;
+  const coopelTasks =
+    extras.twoWay && taskDirection !== "ghl_to_coopel"
+      ? new CoopelTaskSync({
+          store: extras.twoWay.store,
+          links: store,
+          ghl,
+          coopelAccountId: coopel.accountId,
+          timeZoneOf: (id) =>
+            locations.get(id)?.time_zone ?? config.sync.tasks.time_zone,
+          dueInDays: config.sync.tasks.due_in_days,
+        })
+      : undefined;
   engine = new SyncEngine({
     contacts: contactEvents,
     tasks,
@@ -503,6 +517,8 @@ export function buildEngine(
     pausedLocation: extras.pausedLocation,
     coopelContacts,
     contactsFromGhl: config.sync.contacts.direction !== "coopel_to_ghl",
+    coopelTasks,
+    tasksFromGhl: taskDirection !== "coopel_to_ghl",
   });
   return engine;
 }
@@ -620,12 +636,29 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     logger.warn(
       `sync.contacts.direction is ${config.sync.contacts.direction}, but neither coopel.webhooks nor coopel.polling is set, so no Coopel change is found; set one of them`,
     );
-  if (!writesGhl && (coopelWebhooks || config.coopel.polling))
+  const tasksFromCoopel =
+    config.sync.tasks.enabled &&
+    config.sync.tasks.direction !== "ghl_to_coopel";
+  if (
+    !writesGhl &&
+    !tasksFromCoopel &&
+    (coopelWebhooks || config.coopel.polling)
+  )
     logger.warn(
-      "coopel.webhooks or coopel.polling is set, but sync.contacts.direction is ghl_to_coopel, so POST /webhooks/coopel and polling stay off",
+      "coopel.webhooks or coopel.polling is set, but sync.contacts.direction and sync.tasks.direction are ghl_to_coopel, so POST /webhooks/coopel and polling stay off",
     );
-  if ((options.receiveWebhooks ?? true) && writesGhl && coopelWebhooks)
+  if (tasksFromCoopel && !coopelWebhooks)
+    logger.warn(
+      `sync.tasks.direction is ${config.sync.tasks.direction}, but coopel.webhooks is not set, so no Coopel task change is found; set coopel.webhooks`,
+    );
+  if (
+    (options.receiveWebhooks ?? true) &&
+    (writesGhl || tasksFromCoopel) &&
+    coopelWebhooks
+  )
     registerCoopelWebhookRoute(server, {
+      contacts: writesGhl,
+      tasks: tasksFromCoopel,
       queue,
       store: twoWay,
       logger,

@@ -24,12 +24,16 @@ const TASK_READ_ONLY = new Set([
   "updated_at",
 ]);
 
+/** The due date the sandbox stores for a task created without `due_date`. */
+export type TaskDueDateDefault = "none" | "created_at";
+
 /** Adds the task, note and appointment routes under `/contacts/:contactId`. */
 export function registerCoopelRecordRoutes(
   app: FastifyInstance,
   store: CoopelStore,
+  dueDateDefault: TaskDueDateDefault = "none",
 ): void {
-  registerTaskRoutes(app, store);
+  registerTaskRoutes(app, store, dueDateDefault);
   registerNoteRoutes(app, store);
   app.get<{ Params: ContactParams }>(
     "/contacts/:contactId/appointments",
@@ -42,7 +46,81 @@ export function registerCoopelRecordRoutes(
   );
 }
 
-function registerTaskRoutes(app: FastifyInstance, store: CoopelStore): void {
+/**
+ * Creates a task of a contact, by the API or by a user. With `created_at`
+ * as `dueDateDefault`, a task without `due_date` gets its creation time.
+ */
+export function createCoopelTask(
+  store: CoopelStore,
+  contactId: string,
+  body: unknown,
+  dueDateDefault: TaskDueDateDefault,
+): CoopelTask {
+  const tasks = recordsOf(store, store.tasks, contactId);
+  const fields = validateRecordFields(body, "title");
+  if (typeof fields.title !== "string" || fields.title === "") {
+    throw new CoopelApiError(
+      400,
+      "invalid_request",
+      `Field "title" is required and must be a non-empty string`,
+    );
+  }
+  const now = new Date().toISOString();
+  const task: CoopelTask = {
+    ...fields,
+    id: randomUUID(),
+    contact_id: contactId,
+    title: fields.title,
+    completed: fields.completed === true,
+    created_at: now,
+    updated_at: now,
+  };
+  if (dueDateDefault === "created_at" && task.due_date == null)
+    task.due_date = now;
+  tasks.set(task.id, task);
+  store.onTaskChange?.("task.created", structuredClone(task));
+  return task;
+}
+
+/** Merges fields into a task, by the API or by a user: null removes a field. */
+export function updateCoopelTask(
+  store: CoopelStore,
+  params: TaskParams,
+  body: unknown,
+): CoopelTask {
+  const task = findTask(store, params);
+  const fields = validateRecordFields(body, "title");
+  if (
+    "title" in fields &&
+    (typeof fields.title !== "string" || fields.title === "")
+  ) {
+    throw new CoopelApiError(
+      400,
+      "invalid_request",
+      `Field "title" must be a non-empty string`,
+    );
+  }
+  mergeFields(task, fields);
+  store.onTaskChange?.("task.updated", structuredClone(task));
+  return task;
+}
+
+/** Deletes a task, by the API or by a user. */
+export function deleteCoopelTask(
+  store: CoopelStore,
+  params: TaskParams,
+): CoopelTask {
+  const task = findTask(store, params);
+  store.tasks.get(params.contactId)?.delete(params.taskId);
+  store.onTaskChange?.("task.deleted", structuredClone(task));
+  return task;
+}
+
+function registerTaskRoutes(
+  app: FastifyInstance,
+  store: CoopelStore,
+  dueDateDefault: TaskDueDateDefault,
+): void {
   app.get<{ Params: ContactParams }>(
     "/contacts/:contactId/tasks",
     (request) => ({
@@ -55,27 +133,12 @@ function registerTaskRoutes(app: FastifyInstance, store: CoopelStore): void {
   app.post<{ Params: ContactParams }>(
     "/contacts/:contactId/tasks",
     (request, reply) => {
-      const contactId = request.params.contactId;
-      const tasks = recordsOf(store, store.tasks, contactId);
-      const fields = validateRecordFields(request.body, "title");
-      if (typeof fields.title !== "string" || fields.title === "") {
-        throw new CoopelApiError(
-          400,
-          "invalid_request",
-          `Field "title" is required and must be a non-empty string`,
-        );
-      }
-      const now = new Date().toISOString();
-      const task: CoopelTask = {
-        ...fields,
-        id: randomUUID(),
-        contact_id: contactId,
-        title: fields.title,
-        completed: fields.completed === true,
-        created_at: now,
-        updated_at: now,
-      };
-      tasks.set(task.id, task);
+      const task = createCoopelTask(
+        store,
+        request.params.contactId,
+        request.body,
+        dueDateDefault,
+      );
       void reply.code(201);
       return { task };
     },
@@ -90,29 +153,15 @@ function registerTaskRoutes(app: FastifyInstance, store: CoopelStore): void {
 
   app.put<{ Params: TaskParams }>(
     "/contacts/:contactId/tasks/:taskId",
-    (request) => {
-      const task = findTask(store, request.params);
-      const fields = validateRecordFields(request.body, "title");
-      if (
-        "title" in fields &&
-        (typeof fields.title !== "string" || fields.title === "")
-      ) {
-        throw new CoopelApiError(
-          400,
-          "invalid_request",
-          `Field "title" must be a non-empty string`,
-        );
-      }
-      mergeFields(task, fields);
-      return { task };
-    },
+    (request) => ({
+      task: updateCoopelTask(store, request.params, request.body),
+    }),
   );
 
   app.delete<{ Params: TaskParams }>(
     "/contacts/:contactId/tasks/:taskId",
     (request) => {
-      findTask(store, request.params);
-      store.tasks.get(request.params.contactId)?.delete(request.params.taskId);
+      deleteCoopelTask(store, request.params);
       return { deleted: true };
     },
   );
@@ -131,6 +180,7 @@ function registerTaskRoutes(app: FastifyInstance, store: CoopelStore): void {
       }
       task.completed = completed;
       touch(task);
+      store.onTaskChange?.("task.completed", structuredClone(task));
       return { task };
     },
   );

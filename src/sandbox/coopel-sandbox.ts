@@ -1,7 +1,13 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { FastifyError, FastifyInstance } from "fastify";
 import { buildCoopelOpenApi } from "./coopel-openapi.js";
-import { registerCoopelRecordRoutes } from "./coopel-records.js";
+import {
+  createCoopelTask,
+  deleteCoopelTask,
+  registerCoopelRecordRoutes,
+  updateCoopelTask,
+  type TaskDueDateDefault,
+} from "./coopel-records.js";
 import {
   CoopelStore,
   type CoopelAppointment,
@@ -48,8 +54,10 @@ export interface CoopelSandboxOptions extends SandboxServerOptions {
     /** `expires_in` of issued tokens in seconds; default 3600. */
     tokenTtlSeconds?: number;
   };
-  /** Sends a signed webhook on every contact change, by the API or by a user; off when unset. */
+  /** Sends a signed webhook on every contact and task change, by the API or by a user; off when unset. */
   webhooks?: CoopelWebhookTarget;
+  /** The due date stored for a task created without `due_date`: none (`none`, the default) or its creation time (`created_at`). */
+  taskDueDateDefault?: TaskDueDateDefault;
 }
 
 /** A running Coopel sandbox and its in-memory state. */
@@ -75,13 +83,25 @@ export interface CoopelSandbox {
   /** Updates a contact as a Coopel user would: given fields replace stored ones, null removes one. */
   userUpdateContact(id: string, fields: Record<string, unknown>): CoopelContact;
   userDeleteContact(id: string): CoopelContact;
+  /** Creates a task of a contact as a Coopel user would, without HTTP. */
+  userCreateTask(
+    contactId: string,
+    fields: Record<string, unknown>,
+  ): CoopelTask;
+  /** Updates a task as a Coopel user would: given fields replace stored ones, null removes one. */
+  userUpdateTask(
+    contactId: string,
+    taskId: string,
+    fields: Record<string, unknown>,
+  ): CoopelTask;
+  userDeleteTask(contactId: string, taskId: string): CoopelTask;
   /** Number of calls to `POST /oauth/token`. */
   countTokenRequests(): number;
   /** Expires every token issued at `POST /oauth/token`, so the next call gets 401. */
   expireIssuedTokens(): void;
-  /** Sets or clears where contact change webhooks go. */
+  /** Sets or clears where contact and task change webhooks go. */
   setWebhookTarget(target: CoopelWebhookTarget | null): void;
-  /** Resolves when every contact change webhook sent so far has been delivered or given up. */
+  /** Resolves when every contact and task change webhook sent so far has been delivered or given up. */
   flushWebhooks(): Promise<void>;
   /** Webhook deliveries that got a 2xx response, and those given up. */
   webhookCounts(): { delivered: number; failed: number };
@@ -103,6 +123,8 @@ export async function startCoopelSandbox(
   const webhooks = new CoopelWebhookSender();
   webhooks.setTarget(options.webhooks ?? null);
   store.onChange = (type, contact) => webhooks.notify(type, contact);
+  store.onTaskChange = (type, task) => webhooks.notifyTask(type, task);
+  const dueDateDefault = options.taskDueDateDefault ?? "none";
 
   registerErrorHandlers(app);
   const issued = new Map<string, number>();
@@ -149,7 +171,7 @@ export async function startCoopelSandbox(
   });
   app.get("/openapi.json", () => buildCoopelOpenApi());
   registerContactRoutes(app, store);
-  registerCoopelRecordRoutes(app, store);
+  registerCoopelRecordRoutes(app, store, dueDateDefault);
 
   const url = await listenOnLoopback(app, options);
   return {
@@ -169,6 +191,14 @@ export async function startCoopelSandbox(
     userUpdateContact: (id, fields) =>
       structuredClone(store.updateContact(id, fields)),
     userDeleteContact: (id) => store.deleteContact(id),
+    userCreateTask: (contactId, fields) =>
+      structuredClone(
+        createCoopelTask(store, contactId, fields, dueDateDefault),
+      ),
+    userUpdateTask: (contactId, taskId, fields) =>
+      structuredClone(updateCoopelTask(store, { contactId, taskId }, fields)),
+    userDeleteTask: (contactId, taskId) =>
+      deleteCoopelTask(store, { contactId, taskId }),
     countTokenRequests: () => tokenRequests,
     expireIssuedTokens: () => {
       for (const token of issued.keys()) issued.set(token, 0);

@@ -50,11 +50,18 @@ export interface CoopelContactFilter {
 export type CoopelChangeType =
   "contact.created" | "contact.updated" | "contact.deleted";
 
+/** A task change, as the sandbox reports it in webhooks. */
+export type CoopelTaskChangeType =
+  "task.created" | "task.updated" | "task.completed" | "task.deleted";
+
 /** In-memory Coopel data: contacts, and tasks, notes and appointments per contact id. */
 export class CoopelStore {
   /** Called after every contact change, with a copy of the contact as it now is (as it was, for a delete). */
   onChange: ((type: CoopelChangeType, contact: CoopelContact) => void) | null =
     null;
+  /** Called after every task change, with a copy of the task as it now is (as it was, for a delete). */
+  onTaskChange:
+    ((type: CoopelTaskChangeType, task: CoopelTask) => void) | null = null;
   readonly contacts = new Map<string, CoopelContact>();
   readonly tasks = new Map<string, Map<string, CoopelTask>>();
   readonly notes = new Map<string, Map<string, CoopelNote>>();

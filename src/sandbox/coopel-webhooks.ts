@@ -1,7 +1,12 @@
 import { createHmac, randomUUID } from "node:crypto";
-import type { CoopelChangeType, CoopelContact } from "./coopel-store.js";
+import type {
+  CoopelChangeType,
+  CoopelContact,
+  CoopelTask,
+  CoopelTaskChangeType,
+} from "./coopel-store.js";
 
-/** The target URL and signing settings of the Coopel sandbox's contact webhooks. */
+/** The target URL and signing settings of the Coopel sandbox's contact and task webhooks. */
 export interface CoopelWebhookTarget {
   /** A loopback URL, such as the service's `/webhooks/coopel`. */
   url: string;
@@ -16,7 +21,7 @@ const MAX_ATTEMPTS = 3;
 const TIMEOUT_MS = 5000;
 
 /**
- * Sends signed webhooks for contact changes, one at a time and in the
+ * Sends signed webhooks for contact and task changes, one at a time and in the
  * order of the changes, as a Coopel that emits webhooks would. A delivery
  * that gets 429, 5xx or no response is tried up to 3 times in all.
  */
@@ -39,14 +44,22 @@ export class CoopelWebhookSender {
     this.#target = target;
   }
 
-  /** Queues the webhook of one change; does nothing while no target is set. */
+  /** Queues the webhook of one contact change; does nothing while no target is set. */
   notify(type: CoopelChangeType, contact: CoopelContact): void {
+    this.queue({ type, contact });
+  }
+
+  /** Queues the webhook of one task change; does nothing while no target is set. */
+  notifyTask(type: CoopelTaskChangeType, task: CoopelTask): void {
+    this.queue({ type, task });
+  }
+
+  private queue(event: Record<string, unknown>): void {
     const target = this.#target;
     if (target === null) return;
     const body = JSON.stringify({
       event_id: randomUUID(),
-      type,
-      contact,
+      ...event,
       sent_at: new Date().toISOString(),
     });
     this.#chain = this.#chain.then(() => this.deliver(target, body));

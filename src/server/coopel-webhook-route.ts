@@ -1,7 +1,8 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { COOPEL_CONTACT_EVENT_TYPES } from "../engine/coopel-contact-sync.js";
-import { coopelContactEvent } from "../engine/coopel-inbox.js";
+import { coopelContactEvent, coopelTaskEvent } from "../engine/coopel-inbox.js";
+import { COOPEL_TASK_EVENT_TYPES } from "../engine/coopel-task-sync.js";
 import type { Logger, Queue, TwoWayStore } from "../engine/ports.js";
 import type { Metrics } from "./metrics.js";
 
@@ -16,6 +17,10 @@ export interface CoopelWebhookOptions {
   signatureHeader: string;
   updatedAtField: string;
   maxInboxDepth: number;
+  /** Whether the route accepts contact events; default true. */
+  contacts?: boolean;
+  /** Whether the route accepts task events; default false. */
+  tasks?: boolean;
 }
 
 /** Computes the signature the Coopel webhook route expects: hex HMAC-SHA256 of the raw body. */
@@ -39,10 +44,11 @@ export function validCoopelSignature(
   return timingSafeEqual(expected, Buffer.from(received, "hex"));
 }
 
-const TYPES: ReadonlySet<string> = new Set(COOPEL_CONTACT_EVENT_TYPES);
+const CONTACT_TYPES: ReadonlySet<string> = new Set(COOPEL_CONTACT_EVENT_TYPES);
+const TASK_TYPES: ReadonlySet<string> = new Set(COOPEL_TASK_EVENT_TYPES);
 
 /**
- * Registers `POST /webhooks/coopel`: checks the HMAC-SHA256 signature over
+ * Registers `POST /webhooks/coopel` for contact and task events: checks the HMAC-SHA256 signature over
  * the raw body, drops repeats by `event_id`, and returns 200 only after the
  * event is in the same durable inbox as GHL events. A full or failing inbox
  * gets 429, so that the sender delivers again.
@@ -94,22 +100,27 @@ export function registerCoopelWebhookRoute(
           ? (body as Record<string, unknown>)
           : {};
       const type = typeof payload.type === "string" ? payload.type : "";
-      if (!TYPES.has(type)) {
+      const isTask = TASK_TYPES.has(type);
+      const synced = isTask
+        ? options.tasks === true
+        : CONTACT_TYPES.has(type) && options.contacts !== false;
+      if (!synced) {
         count("other", "ignored_type");
         return reply
           .code(200)
           .send({ status: "ignored", reason: "event type not synced" });
       }
-      const contact = payload.contact;
+      const key = isTask ? "task" : "contact";
+      const record = payload[key];
       const id =
-        contact !== null && typeof contact === "object"
-          ? (contact as Record<string, unknown>).id
+        record !== null && typeof record === "object"
+          ? (record as Record<string, unknown>).id
           : undefined;
       if (typeof id !== "string" || id === "") {
         count(type, "rejected_missing_id");
         return reply.code(400).send({
           error: "missing_id",
-          message: "the event has no contact.id string",
+          message: `the event has no ${key}.id string`,
         });
       }
       try {
@@ -120,23 +131,34 @@ export function registerCoopelWebhookRoute(
             message: "inbox full; deliver again later",
           });
         }
-        const event = await coopelContactEvent(options.store, {
+        const deliveryId =
+          typeof payload.event_id === "string" && payload.event_id !== ""
+            ? payload.event_id
+            : null;
+        const input = {
           accountId: options.accountId,
           type,
-          contact: contact as Record<string, unknown>,
-          deliveryId:
-            typeof payload.event_id === "string" && payload.event_id !== ""
-              ? payload.event_id
-              : null,
+          deliveryId,
           updatedAtField: options.updatedAtField,
-        });
+        };
+        const fields = record as Record<string, unknown>;
+        const event = isTask
+          ? await coopelTaskEvent(options.store, { ...input, task: fields })
+          : await coopelContactEvent(options.store, {
+              ...input,
+              contact: fields,
+            });
         const [result = "accepted"] = await queue.enqueue([event]);
         count(type, result);
         return reply.code(200).send({ status: result });
       } catch (error) {
         count(type, "throttled_store_error");
         logger.error(
-          { err: error, eventType: type, coopelContactId: id },
+          {
+            err: error,
+            eventType: type,
+            [isTask ? "coopelTaskId" : "coopelContactId"]: id,
+          },
           "writing a Coopel webhook to the inbox failed; answered 429",
         );
         return reply.code(429).header("retry-after", "60").send({

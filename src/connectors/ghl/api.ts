@@ -238,6 +238,75 @@ export class GhlRestApi implements GhlApi {
     }
   }
 
+  async createTask(
+    locationId: string,
+    contactId: string,
+    body: GhlRecord,
+    context: CallContext,
+  ): Promise<GhlRecord & { id: string }> {
+    const response = await this.http.request(
+      locationId,
+      "POST",
+      `/contacts/${encodeURIComponent(contactId)}/tasks`,
+      { body, context },
+    );
+    const record = recordIn(response, "task");
+    if (record === null || typeof record.id !== "string")
+      throw new Error(
+        `GHL POST /contacts/${contactId}/tasks returned no task.id for location ${locationId}, so the task may exist without a link; check GHL for it`,
+      );
+    return { ...record, id: record.id };
+  }
+
+  async updateTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    body: GhlRecord,
+    context: CallContext,
+  ): Promise<void> {
+    await this.http.request(
+      locationId,
+      "PUT",
+      `/contacts/${encodeURIComponent(contactId)}/tasks/${encodeURIComponent(taskId)}`,
+      { body, context },
+    );
+  }
+
+  async completeTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    completed: boolean,
+    context: CallContext,
+  ): Promise<void> {
+    await this.http.request(
+      locationId,
+      "PUT",
+      `/contacts/${encodeURIComponent(contactId)}/tasks/${encodeURIComponent(taskId)}/completed`,
+      { body: { completed }, context },
+    );
+  }
+
+  async deleteTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    context: CallContext,
+  ): Promise<void> {
+    try {
+      await this.http.request(
+        locationId,
+        "DELETE",
+        `/contacts/${encodeURIComponent(contactId)}/tasks/${encodeURIComponent(taskId)}`,
+        { context },
+      );
+    } catch (error) {
+      if (error instanceof ApiError && isNotFound(error)) return;
+      throw error;
+    }
+  }
+
   async findDuplicate(
     locationId: string,
     lookup: { email?: string; phone?: string },

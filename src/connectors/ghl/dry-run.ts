@@ -132,4 +132,38 @@ export class DryRunGhlApi implements GhlApi {
     this.plan("DELETE", "delete_contact", locationId, contactId, {});
     return Promise.resolve();
   }
+
+  createTask(locationId: string, contactId: string, body: GhlRecord) {
+    const id = `dry-run-${this.nextId++}`;
+    this.plan("POST", "create_task", locationId, contactId, body);
+    return Promise.resolve({ ...body, id });
+  }
+
+  updateTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    body: GhlRecord,
+  ) {
+    this.plan("PUT", "update_task", locationId, contactId, { taskId, body });
+    return Promise.resolve();
+  }
+
+  completeTask(
+    locationId: string,
+    contactId: string,
+    taskId: string,
+    completed: boolean,
+  ) {
+    this.plan("PUT", "complete_task", locationId, contactId, {
+      taskId,
+      completed,
+    });
+    return Promise.resolve();
+  }
+
+  deleteTask(locationId: string, contactId: string, taskId: string) {
+    this.plan("DELETE", "delete_task", locationId, contactId, { taskId });
+    return Promise.resolve();
+  }
 }
