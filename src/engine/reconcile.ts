@@ -33,6 +33,7 @@ import type {
   GhlRecord,
   Link,
   Logger,
+  SeenContact,
   SyncState,
 } from "./ports.js";
 
@@ -119,9 +120,10 @@ export interface ReconcileOptions {
  * Compares every linked contact pair of one location after mapping and
  * normalisation, and reports records missing on either side, links whose
  * GHL contact is gone, and drift per field and in tag sets. It streams:
- * GHL by search pages, links by pages from the store, Coopel by list
- * pages and single reads, and the GHL ids seen go to the store, so memory
- * does not grow with the number of contacts. Findings are handed to
+ * GHL search pages go to the store with the Coopel id of each contact's
+ * link, and Coopel's list pages are then joined with them by Coopel id,
+ * so memory does not grow with the number of contacts. Single reads are
+ * left for records that one list missed. Findings are handed to
  * `onFinding` as they are found. With `repair`, each difference is fixed in
  * the GHL-to-Coopel direction; with `dryRun` as well, fixes are only
  * logged as a plan.
@@ -133,13 +135,6 @@ export class Reconcile {
   private ghlCounted = 0;
   private coopelCounted = 0;
   private readonly summary: ReconcileSummary;
-  /**
-   * GHL contacts found without a link, handled after stale links so that a
-   * merge survivor gets its link moved before it is matched.
-   * NOTE: this list is in memory, so it grows with the number of unlinked
-   * contacts (small after a backfill, large before one).
-   */
-  private unlinked: string[] = [];
 
   constructor(private readonly options: ReconcileOptions) {
     this.now = options.now ?? Date.now;
@@ -181,10 +176,13 @@ export class Reconcile {
     const started = this.now();
     const runId = `reconcile-${started}-${Math.random().toString(36).slice(2, 10)}`;
     try {
-      await this.compareGhlPages(runId);
+      await this.keepGhlPages(runId);
+      await this.compareCoopelPages(runId);
+      await this.checkUnmatchedPairs(runId);
       await this.checkUnseenLinks(runId);
-      for (const ghlId of this.unlinked) await this.handleUnlinked(ghlId);
-      await this.findCoopelOnly();
+      // Unlinked contacts come after stale links, so that a merge survivor
+      // gets its link moved before it is matched.
+      await this.handleUnlinkedSeen(runId);
     } finally {
       await this.options.state.clearSeen(runId);
     }
@@ -244,8 +242,12 @@ export class Reconcile {
     this.options.onFinding(finding, repair);
   }
 
-  /** Streams GHL contacts page by page and compares each linked one with its Coopel record. */
-  private async compareGhlPages(runId: string): Promise<void> {
+  /**
+   * Streams GHL contacts page by page into the store, each with the Coopel
+   * id of its live link, so that Coopel's list can be joined with them
+   * without holding either side in memory.
+   */
+  private async keepGhlPages(runId: string): Promise<void> {
     const { options } = this;
     for await (const page of scanGhlContacts(options.ghl, {
       locationId: options.locationId,
@@ -256,25 +258,139 @@ export class Reconcile {
     })) {
       const ids = page.contacts.map((c) => String(c.id));
       this.summary.ghlContacts += ids.length;
-      await options.state.markSeen(runId, ids);
       const links = new Map(
         (await options.state.getLinks("contact", options.locationId, ids)).map(
           (link) => [link.ghlId, link],
         ),
       );
-      await runPool(page.contacts, options.concurrency, async (record) => {
-        const link = links.get(String(record.id));
-        if (link?.deletedAt != null) return;
-        if (!link || link.coopelId === null) {
-          this.unlinked.push(String(record.id));
-          return;
-        }
+      const kept: SeenContact[] = [];
+      const tombstoned: string[] = [];
+      for (const record of page.contacts) {
+        const ghlId = String(record.id);
+        const link = links.get(ghlId);
+        if (link?.deletedAt != null) tombstoned.push(ghlId);
+        else
+          kept.push({
+            ghlId,
+            coopelId: link?.coopelId ?? null,
+            record: JSON.stringify(record),
+          });
+      }
+      await options.state.keepSeen(runId, kept);
+      await options.state.markSeen(runId, tombstoned);
+      this.count();
+    }
+  }
+
+  /**
+   * Streams Coopel's list page by page. Each Coopel contact is compared
+   * with the GHL contact kept for it, and one that no link points at is
+   * reported as Coopel-only.
+   */
+  private async compareCoopelPages(runId: string): Promise<void> {
+    const { coopel, state } = this.options;
+    let cursor: string | null = null;
+    do {
+      const page = await coopel.listContacts(
+        { cursor, limit: this.options.coopelPageSize },
+        this.coopelContext(),
+      );
+      this.summary.coopelContacts += page.contacts.length;
+      const coopelIds = page.contacts.map((c) => c.id);
+      const linked = new Set(
+        (
+          await state.getLinksByCoopelIds(
+            "contact",
+            coopel.accountId,
+            coopelIds,
+          )
+        ).map((l) => l.coopelId),
+      );
+      const records = new Map(page.contacts.map((c) => [c.id, c.record]));
+      const pairs = await state.takeSeenByCoopelIds(runId, coopelIds);
+      const links = new Map(
+        (
+          await state.getLinks(
+            "contact",
+            this.options.locationId,
+            pairs.map((pair) => pair.ghlId),
+          )
+        ).map((link) => [link.ghlId, link]),
+      );
+      await runPool(pairs, this.options.concurrency, async (pair) => {
+        const link = links.get(pair.ghlId);
+        // The link changed after the GHL page was read, so the next run compares it.
+        if (link?.coopelId !== pair.coopelId || link.deletedAt !== null) return;
         try {
-          await this.comparePair(record, link);
+          await this.comparePair(
+            JSON.parse(pair.record) as GhlRecord,
+            link,
+            records.get(pair.coopelId!) ?? null,
+          );
         } catch (error) {
-          this.fail(error, String(record.id));
+          this.fail(error, pair.ghlId);
         }
       });
+      for (const contact of page.contacts)
+        if (!linked.has(contact.id))
+          this.report({ kind: "coopel_only", coopelId: contact.id }, null);
+      cursor = page.nextCursor;
+      this.count();
+    } while (cursor !== null);
+  }
+
+  /**
+   * Compares, page by page, the linked GHL contacts whose Coopel record the
+   * list did not return. A direct read decides, because the list may have
+   * missed a record that changed during the run.
+   */
+  private async checkUnmatchedPairs(runId: string): Promise<void> {
+    const { options } = this;
+    let after: string | null = null;
+    for (;;) {
+      const pairs = await options.state.listUnmatchedSeen(
+        runId,
+        true,
+        after,
+        200,
+      );
+      if (pairs.length === 0) return;
+      after = pairs[pairs.length - 1]!.ghlId;
+      const links = new Map(
+        (
+          await options.state.getLinks(
+            "contact",
+            options.locationId,
+            pairs.map((pair) => pair.ghlId),
+          )
+        ).map((link) => [link.ghlId, link]),
+      );
+      await runPool(pairs, options.concurrency, async (pair) => {
+        const link = links.get(pair.ghlId);
+        if (link?.coopelId == null || link.deletedAt !== null) return;
+        try {
+          await this.comparePair(JSON.parse(pair.record) as GhlRecord, link);
+        } catch (error) {
+          this.fail(error, pair.ghlId);
+        }
+      });
+      this.count();
+    }
+  }
+
+  /** Matches, page by page, the GHL contacts the scan found without a link. */
+  private async handleUnlinkedSeen(runId: string): Promise<void> {
+    let after: string | null = null;
+    for (;;) {
+      const contacts = await this.options.state.listUnmatchedSeen(
+        runId,
+        false,
+        after,
+        200,
+      );
+      if (contacts.length === 0) return;
+      after = contacts[contacts.length - 1]!.ghlId;
+      for (const contact of contacts) await this.handleUnlinked(contact.ghlId);
       this.count();
     }
   }
@@ -296,15 +412,22 @@ export class Reconcile {
     return this.options.mapping.map(enriched);
   }
 
-  private async comparePair(record: GhlRecord, link: Link): Promise<void> {
+  /**
+   * Compares a linked pair and repairs it. `listed` is the Coopel record as
+   * the list returned it; without one, the record is read.
+   */
+  private async comparePair(
+    record: GhlRecord,
+    link: Link,
+    listed: CoopelRecord | null = null,
+  ): Promise<void> {
     const { options } = this;
     const ghlId = String(record.id);
     const coopelId = link.coopelId!;
     const mapped = await this.mapRecord(record);
-    const coopelRecord = await options.coopel.getContact(
-      coopelId,
-      this.coopelContext(),
-    );
+    const coopelRecord =
+      listed ??
+      (await options.coopel.getContact(coopelId, this.coopelContext()));
     if (coopelRecord === null) {
       const finding: Finding = { kind: "missing_on_coopel", ghlId, coopelId };
       this.report(finding, await this.recreate(record, mapped, link));
@@ -708,32 +831,5 @@ export class Reconcile {
         .filter((l) => l.deletedAt === null && l.coopelId !== null)
         .map((l) => [l.coopelId!, l.ghlId]),
     );
-  }
-
-  /** Streams Coopel's list and reports contacts that no link points at. */
-  private async findCoopelOnly(): Promise<void> {
-    const { coopel, state } = this.options;
-    let cursor: string | null = null;
-    do {
-      const page = await coopel.listContacts(
-        { cursor, limit: this.options.coopelPageSize },
-        this.coopelContext(),
-      );
-      this.summary.coopelContacts += page.contacts.length;
-      const linked = new Set(
-        (
-          await state.getLinksByCoopelIds(
-            "contact",
-            coopel.accountId,
-            page.contacts.map((c) => c.id),
-          )
-        ).map((l) => l.coopelId),
-      );
-      for (const contact of page.contacts)
-        if (!linked.has(contact.id))
-          this.report({ kind: "coopel_only", coopelId: contact.id }, null);
-      cursor = page.nextCursor;
-      this.count();
-    } while (cursor !== null);
   }
 }

@@ -257,6 +257,19 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       END;
     `,
   },
+  {
+    version: 10,
+    name: "reconcile keeps the GHL contacts it read",
+    sql: `
+      -- Reconcile keeps each GHL contact it read here, with the Coopel id of
+      -- its link, until Coopel's list brings the other record of the pair,
+      -- so neither side is held in memory. matched is 1 once it has.
+      ALTER TABLE reconcile_seen ADD COLUMN coopel_id TEXT;
+      ALTER TABLE reconcile_seen ADD COLUMN record TEXT;
+      ALTER TABLE reconcile_seen ADD COLUMN matched INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX reconcile_seen_by_coopel ON reconcile_seen (run_id, coopel_id);
+    `,
+  },
 ];
 
 /** Applies the migrations that the database has not seen yet; returns the versions applied. */
