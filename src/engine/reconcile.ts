@@ -18,13 +18,9 @@ import {
 } from "./contact-match.js";
 import { CoopelLookupSource } from "./coopel-index.js";
 import { ApiError } from "./errors.js";
-import {
-  diffFields,
-  diffTags,
-  normaliseValue,
-  type FieldDrift,
-} from "./field-compare.js";
+import { diffFields, diffTags, normaliseValue } from "./field-compare.js";
 import { scanGhlContacts } from "./ghl-scan.js";
+import type { DirectedDrift, TowardGhlRepair } from "./reconcile-direction.js";
 import type {
   CallContext,
   CoopelClient,
@@ -43,7 +39,7 @@ export type Finding =
       kind: "field_drift";
       ghlId: string;
       coopelId: string;
-      fields: FieldDrift[];
+      fields: DirectedDrift[];
     }
   | {
       kind: "tag_drift";
@@ -54,7 +50,7 @@ export type Finding =
     }
   /** A GHL contact without a Coopel record: never linked, or its linked record is gone. */
   | { kind: "missing_on_coopel"; ghlId: string; coopelId: string | null }
-  /** A Coopel contact that no link of any location points at. */
+  /** A Coopel contact that no link of any location points at; a difference only when contacts sync toward GHL. */
   | { kind: "coopel_only"; coopelId: string }
   /** A link whose GHL contact no longer exists; `survivor` is the contact it was merged into, when found. */
   | {
@@ -86,7 +82,7 @@ export interface ReconcileSummary {
   compared: number;
   inSync: number;
   findings: Record<Finding["kind"], number>;
-  /** Findings that break the sync direction; Coopel-only contacts do not count in a GHL-to-Coopel sync. */
+  /** Findings that break the sync direction; Coopel-only contacts count only when contacts sync toward GHL. */
   differences: number;
   repaired: number;
   failed: number;
@@ -110,6 +106,11 @@ export interface ReconcileOptions {
   pageLimit: number;
   coopelPageSize: number;
   concurrency: number;
+  /**
+   * Repairs toward GHL, when `sync.contacts.direction` is `two_way` or
+   * `coopel_to_ghl`; without it every repair goes to Coopel.
+   */
+  towardGhl?: TowardGhlRepair;
   /** Called for each finding as it is found, with the repair made, so output can stream. */
   onFinding: (finding: Finding, repair: Repair | null) => void;
   confirmEmptyAfterMs?: number;
@@ -132,6 +133,8 @@ export class Reconcile {
   private readonly now: () => number;
   private readonly ghlRequests: CallContext["requests"] = [];
   private readonly coopelRequests: CallContext["requests"] = [];
+  /** Requests of repairs that write both sides, split by API when counted. */
+  private readonly bothRequests: CallContext["requests"] = [];
   private ghlCounted = 0;
   private coopelCounted = 0;
   private readonly summary: ReconcileSummary;
@@ -221,13 +224,17 @@ export class Reconcile {
   private count(): void {
     this.ghlCounted += this.ghlRequests.splice(0).length;
     this.coopelCounted += this.coopelRequests.splice(0).length;
+    for (const request of this.bothRequests.splice(0))
+      if (request.api === "GHL") this.ghlCounted++;
+      else this.coopelCounted++;
     this.summary.ghlRequests = this.ghlCounted;
     this.summary.coopelRequests = this.coopelCounted;
   }
 
   private report(finding: Finding, repair: Repair | null): void {
     this.summary.findings[finding.kind]++;
-    if (finding.kind !== "coopel_only") this.summary.differences++;
+    if (finding.kind !== "coopel_only" || this.options.towardGhl)
+      this.summary.differences++;
     if (
       repair !== null &&
       repair !== "not_repaired" &&
@@ -332,8 +339,7 @@ export class Reconcile {
         }
       });
       for (const contact of page.contacts)
-        if (!linked.has(contact.id))
-          this.report({ kind: "coopel_only", coopelId: contact.id }, null);
+        if (!linked.has(contact.id)) await this.handleCoopelOnly(contact.id);
       cursor = page.nextCursor;
       this.count();
     } while (cursor !== null);
@@ -404,12 +410,51 @@ export class Reconcile {
   }
 
   private async mapRecord(record: GhlRecord): Promise<MappedContact> {
+    return (await this.enrichAndMap(record)).mapped;
+  }
+
+  private async enrichAndMap(
+    record: GhlRecord,
+  ): Promise<{ enriched: GhlRecord; mapped: MappedContact }> {
     const enriched = await this.options.enrich(
       this.options.locationId,
       record,
       this.ghlContext(),
     );
-    return this.options.mapping.map(enriched);
+    return { enriched, mapped: await this.options.mapping.map(enriched) };
+  }
+
+  /**
+   * Reports a Coopel contact that no link points at. When contacts sync
+   * toward GHL, the repair links it to its GHL contact or creates one.
+   */
+  private async handleCoopelOnly(coopelId: string): Promise<void> {
+    const finding: Finding = { kind: "coopel_only", coopelId };
+    const { towardGhl } = this.options;
+    if (!towardGhl) {
+      this.report(finding, null);
+      return;
+    }
+    if (!this.writes) {
+      this.report(finding, this.plan());
+      return;
+    }
+    try {
+      const outcome = await towardGhl.createOrLink(coopelId, this.now());
+      this.bothRequests.push(...outcome.requests);
+      if (outcome.links.length > 0)
+        await this.options.state.saveLinks(outcome.links);
+      for (const warning of outcome.warnings)
+        this.options.logger.warn({ coopelId }, `reconcile: ${warning}`);
+      this.report(finding, outcome.result);
+    } catch (error) {
+      this.summary.failed++;
+      this.options.logger.error(
+        { err: error, coopelId },
+        "reconcile: linking or creating the Coopel-only contact in GHL failed",
+      );
+      this.report(finding, "not_repaired");
+    }
   }
 
   /**
@@ -424,7 +469,7 @@ export class Reconcile {
     const { options } = this;
     const ghlId = String(record.id);
     const coopelId = link.coopelId!;
-    const mapped = await this.mapRecord(record);
+    const { enriched, mapped } = await this.enrichAndMap(record);
     const coopelRecord =
       listed ??
       (await options.coopel.getContact(coopelId, this.coopelContext()));
@@ -452,8 +497,20 @@ export class Reconcile {
       return;
     }
     if (fields.length > 0) {
-      const finding: Finding = { kind: "field_drift", ghlId, coopelId, fields };
-      this.report(finding, await this.fixFields(finding, mapped, link));
+      const towardGhl = this.options.towardGhl;
+      const directed: DirectedDrift[] = towardGhl
+        ? await towardGhl.direct(fields, link, record, mapped, coopelRecord)
+        : fields.map((field) => ({ ...field, toward: "coopel" }));
+      const finding: Finding = {
+        kind: "field_drift",
+        ghlId,
+        coopelId,
+        fields: directed,
+      };
+      const repair = towardGhl
+        ? await this.fixFieldsBothWays(link, enriched, mapped, coopelRecord)
+        : await this.fixFields(finding, mapped, link);
+      this.report(finding, repair);
     }
     if (tags.missingOnCoopel.length > 0 || tags.extraOnCoopel.length > 0) {
       const finding: Finding = { kind: "tag_drift", ghlId, coopelId, ...tags };
@@ -494,6 +551,36 @@ export class Reconcile {
     return "updated";
   }
 
+  /** Repairs a drifted pair in the direction the policy gives, as the live two-way sync does. */
+  private async fixFieldsBothWays(
+    link: Link,
+    enriched: GhlRecord,
+    mapped: MappedContact,
+    coopelRecord: CoopelRecord,
+  ): Promise<Repair | null> {
+    if (!this.writes) return this.plan();
+    const context: CallContext = {
+      requests: this.bothRequests,
+      priority: "background",
+    };
+    const result = await this.options.towardGhl!.repair(
+      link,
+      enriched,
+      mapped,
+      coopelRecord,
+      context,
+    );
+    for (const warning of result.warnings)
+      this.options.logger.warn(
+        { ghlId: link.ghlId, coopelId: link.coopelId },
+        `reconcile: ${warning}`,
+      );
+    await this.options.state.saveLinks([result.link]);
+    return "updated";
+  }
+
+  // TODO: tag drift is repaired toward Coopel in every direction, also
+  // when contacts sync two-way or Coopel to GHL.
   private async fixTags(
     finding: Extract<Finding, { kind: "tag_drift" }>,
   ): Promise<Repair | null> {
