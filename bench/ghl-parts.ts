@@ -21,7 +21,7 @@ import {
   writeServiceConfig,
 } from "./lib.js";
 
-/** What a part needs from the runner: sizes, the table and the cleanups. */
+/** The runner's settings, table and cleanups that a part uses. */
 export interface BenchRun {
   quick: boolean;
   work: string;
@@ -68,8 +68,8 @@ async function coopelSandbox(run: BenchRun) {
 /**
  * Sends Coopel contact changes through the service's two-way path to a GHL
  * sandbox that enforces GHL's budget shape, time-scaled from 100 requests
- * per 10 s to 100 per 1 s, and compares the time taken with the least
- * time the budget allows for the GHL requests sent.
+ * per 10 s to 100 per 1 s. Compares the time taken with the least time the
+ * budget allows for the GHL requests sent.
  */
 export async function budget(run: BenchRun): Promise<void> {
   process.stderr.write("budget\n");
@@ -280,7 +280,7 @@ export async function reconcileAtScale(
       try {
         peakMb = Math.max(peakMb, peakRssMb(child.pid!));
       } catch {
-        // The process has exited; its last sample stands.
+        // The process has exited, so its last sample is the peak.
       }
     }, 100);
     const started = Date.now();

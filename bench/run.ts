@@ -66,7 +66,7 @@ const size = {
   scaleEvents: quick ? 300 : 6_000,
   scaleContacts: quick ? 300 : 2_000,
   // NOTE: the sandboxes filter (Coopel) and sort (GHL) every contact for
-  // each list page, so a page costs time in proportion to the count; at
+  // each list page, so a page costs time in proportion to the count. At
   // 1 M the sandboxes, not reconcile, would take most of the time.
   reconcilePairs: quick ? 20_000 : 100_000,
 };

@@ -305,7 +305,9 @@ export class SqliteSyncState implements SyncState {
       if (coopelIds.length === 0) return [];
       const rows = this.db
         .prepare(
-          `UPDATE reconcile_seen SET matched = 1
+          // Without INDEXED BY, SQLite picks the primary key and reads
+          // every row of the run for each page.
+          `UPDATE reconcile_seen INDEXED BY reconcile_seen_by_coopel SET matched = 1
            WHERE run_id = ? AND matched = 0
              AND coopel_id IN (SELECT value FROM json_each(?))
            RETURNING ghl_id, coopel_id, record`,
