@@ -5,6 +5,9 @@ import http from "node:http";
 import path from "node:path";
 import pg from "pg";
 import { stringify } from "yaml";
+import type { Link } from "../src/engine/ports.js";
+import { openSqlite } from "../src/store/sqlite/database.js";
+import { writeLinks as writeSqliteLinks } from "../src/store/sqlite/links.js";
 import {
   loadSandboxSigningKeys,
   signWebhookBody,
@@ -58,36 +61,63 @@ export function writeServiceConfig(
     concurrency?: number;
     /** `sync.coalesce_ms`; the service's default when left out. */
     coalesceMs?: number;
+    /** Further settings, merged key by key over the ones above. */
+    overrides?: Record<string, unknown>;
   },
 ): string {
   const file = path.join(dir, `sync-${randomBytes(3).toString("hex")}.yaml`);
-  writeFileSync(
-    file,
-    stringify({
-      store: { url: options.storeUrl },
-      server: { host: "127.0.0.1", port: 0, max_inbox_depth: 10_000_000 },
-      ghl: {
-        locations: options.locations.map((id) => ({ id, token: "bench" })),
-        webhooks: {
-          ed25519_public_keys: [
-            path.join(keysDir, "ghl-sandbox-ed25519.pub.pem"),
-          ],
-          rsa_public_keys: [path.join(keysDir, "ghl-sandbox-rsa.pub.pem")],
-        },
+  const config: Record<string, unknown> = {
+    store: { url: options.storeUrl },
+    server: { host: "127.0.0.1", port: 0, max_inbox_depth: 10_000_000 },
+    ghl: {
+      locations: options.locations.map((id) => ({ id, token: "bench" })),
+      webhooks: {
+        ed25519_public_keys: [
+          path.join(keysDir, "ghl-sandbox-ed25519.pub.pem"),
+        ],
+        rsa_public_keys: [path.join(keysDir, "ghl-sandbox-rsa.pub.pem")],
       },
-      coopel: { base_url: options.coopelUrl, token: COOPEL_TOKEN },
-      ...(options.coalesceMs !== undefined
-        ? { sync: { coalesce_ms: options.coalesceMs } }
-        : {}),
-      worker: {
-        enabled: options.workerEnabled ?? true,
-        concurrency: options.concurrency ?? 16,
-        poll_ms: 50,
-      },
-      log: { level: "info", pretty: "never" },
-    }),
-  );
+    },
+    coopel: { base_url: options.coopelUrl, token: COOPEL_TOKEN },
+    ...(options.coalesceMs !== undefined
+      ? { sync: { coalesce_ms: options.coalesceMs } }
+      : {}),
+    worker: {
+      enabled: options.workerEnabled ?? true,
+      concurrency: options.concurrency ?? 16,
+      poll_ms: 50,
+    },
+    log: { level: "info", pretty: "never" },
+  };
+  writeFileSync(file, stringify(mergeDeep(config, options.overrides ?? {})));
   return file;
+}
+
+/** Returns `base` with `extra` laid over it; nested objects merge, other values replace. */
+function mergeDeep(
+  base: Record<string, unknown>,
+  extra: Record<string, unknown>,
+): Record<string, unknown> {
+  const merged = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = merged[key];
+    merged[key] =
+      isPlainObject(current) && isPlainObject(value)
+        ? mergeDeep(current, value)
+        : value;
+  }
+  return merged;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Peak resident set size of a process in megabytes (VmHWM), from /proc. */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
 }
 
 export interface Child {
@@ -195,10 +225,11 @@ export function post(
   url: string,
   body: string,
   headers: Record<string, string>,
+  route = "/webhooks/ghl",
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     const request = http.request(
-      `${url}/webhooks/ghl`,
+      `${url}${route}`,
       { method: "POST", agent, headers },
       (response) => {
         response.resume();
@@ -234,4 +265,10 @@ export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
   return kb / 1024;
+}
+
+export function seedSqlite(file: string, links: Link[]): void {
+  const db = openSqlite({ file, synchronous: "normal" });
+  db.transaction(() => writeSqliteLinks(db, links))();
+  db.close();
 }

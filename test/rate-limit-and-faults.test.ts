@@ -83,6 +83,26 @@ describe("AccountRateLimiter", () => {
     expect(error.reason).toBe("rate_limited_burst");
   });
 
+  it("frees waiting slots after a budget change", async () => {
+    const limiter = new AccountRateLimiter({
+      budgetOf: () => ({ ...budget, requests: 2, perMs: 200, daily: null }),
+      maxWaitMs: 5_000,
+      maxWaiting: 4,
+    });
+    // Fill the first window, then let four requests wait for the next one.
+    await limiter.acquire(account);
+    const waiting = Array.from({ length: 4 }, () => limiter.acquire(account));
+    // A daily limit in the headers replaces the budget while they wait.
+    limiter.observe(
+      account,
+      new Headers({ "x-ratelimit-limit-daily": "200000" }),
+    );
+    await Promise.allSettled(waiting);
+    // Had the waiting count leaked, every later request would be deferred.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect(limiter.acquire(account)).resolves.toBeUndefined();
+  });
+
   it("tightens to a smaller reported budget and keeps other accounts apart", async () => {
     const limiter = new AccountRateLimiter({
       budgetOf: () => budget,

@@ -62,11 +62,18 @@ describe("reconcile", () => {
   it("reports nothing right after a backfill", async () => {
     const { s } = await linkedSetup();
     setup = s;
+    const readsBefore = s.coopel.countRequests("GET", "/contacts/:contactId");
+    const listsBefore = s.coopel.countRequests("GET", "/contacts/");
     const { code, output } = await reconcile(s);
     expect(code).toBe(0);
     expect(output.findings).toEqual([]);
     expect(output.summary.compared).toBe(20);
     expect(output.summary.inSync).toBe(20);
+    // Coopel is read through its list, not once per linked pair.
+    expect(s.coopel.countRequests("GET", "/contacts/:contactId")).toBe(
+      readsBefore,
+    );
+    expect(s.coopel.countRequests("GET", "/contacts/")).toBe(listsBefore + 1);
   }, 60_000);
 
   it("finds five kinds of drift, repairs them, then reports none", async () => {

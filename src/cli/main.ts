@@ -425,7 +425,7 @@ export function buildProgram(setCode: (code: number) => void): Command {
     )
     .option(
       "--repair",
-      "fix each difference in the GHL-to-Coopel direction; a merged GHL contact's link moves to the survivor",
+      "fix each difference in the direction of sync.contacts.direction and its conflict policy; a merged GHL contact's link moves to the survivor",
     )
     .option(
       "--dry-run",

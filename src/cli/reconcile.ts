@@ -7,6 +7,13 @@ import {
   type ReconcileSummary,
   type Repair,
 } from "../engine/reconcile.js";
+import { TowardGhlRepair } from "../engine/reconcile-direction.js";
+import {
+  buildContactSyncs,
+  StartupError,
+  type ContactSyncs,
+} from "../runtime/service.js";
+import { UsageError } from "./errors.js";
 import { OptionError } from "./option-error.js";
 import {
   chooseLocation,
@@ -91,7 +98,38 @@ export function newReconcile(
   },
 ): Reconcile {
   const { config } = context;
+  const direction = config.sync.contacts.direction;
+  let towardGhl: TowardGhlRepair | undefined;
+  if (direction !== "ghl_to_coopel") {
+    const { storage } = context;
+    let syncs: ContactSyncs;
+    try {
+      syncs = buildContactSyncs(
+        config,
+        storage.store,
+        context.coopel,
+        context.ghl,
+        context.logger,
+        () => true,
+        { store: storage.twoWay },
+        storage.syncState,
+      );
+    } catch (error) {
+      if (error instanceof StartupError) throw new UsageError(error.message);
+      throw error;
+    }
+    const { coopelContacts, reconciler } = syncs;
+    towardGhl = new TowardGhlRepair({
+      direction,
+      reconciler: reconciler!,
+      coopelContacts: coopelContacts!,
+      policy: config.sync.contacts.conflicts,
+      coopelUpdatedAtField: config.coopel.updated_at_field,
+      coopelAccountId: context.coopel.accountId,
+    });
+  }
   return new Reconcile({
+    towardGhl,
     ghl: context.ghl,
     coopel: context.coopel,
     state: context.storage.syncState,
@@ -127,7 +165,7 @@ function formatFinding(finding: Finding, repair: Repair | null): string {
       detail = finding.fields
         .map(
           (f) =>
-            `${f.field}: GHL ${JSON.stringify(f.ghl)} / Coopel ${JSON.stringify(f.coopel)}`,
+            `${f.field}: GHL ${JSON.stringify(f.ghl)} / Coopel ${JSON.stringify(f.coopel)} (repair writes ${f.toward === "ghl" ? "GHL" : "Coopel"})`,
         )
         .join("; ");
       break;

@@ -173,6 +173,9 @@ export class CoopelContactSync {
     current: CoopelRecord,
     context: CallContext,
   ): Promise<Completion> {
+    // TODO: a job deferred by the GHL budget runs again from the start and
+    // repeats this read, so with more workers than may wait for the budget
+    // the reads use it up and updates starve.
     const ghlRecord = await this.options.ghl.getContact(
       link.ghlLocationId,
       link.ghlId,

@@ -911,6 +911,15 @@ export type NewReviewItem = Pick<
   "ghlLocationId" | "ghl" | "reason" | "candidates"
 >;
 
+/** A GHL contact that a reconcile run read, kept in the store until the run reads its Coopel side. */
+export interface SeenContact {
+  ghlId: string;
+  /** The Coopel id of the contact's live link; null when it has none. */
+  coopelId: string | null;
+  /** The GHL record as JSON text. */
+  record: string;
+}
+
 /**
  * State of the first sync, reconcile and polling repair: named cursors,
  * the review list, direct link writes and the marks of one reconcile run.
@@ -965,6 +974,28 @@ export interface SyncState {
   ): Promise<boolean>;
   /** Records that reconcile run `runId` saw these GHL ids. */
   markSeen(runId: string, ghlIds: string[]): Promise<void>;
+  /**
+   * Records that reconcile run `runId` saw these GHL contacts and keeps
+   * each one's record until `takeSeenByCoopelIds` or `listUnmatchedSeen`
+   * returns it. A contact kept twice keeps its first record.
+   */
+  keepSeen(runId: string, contacts: SeenContact[]): Promise<void>;
+  /** Returns the kept contacts of run `runId` linked to these Coopel ids, and marks them matched. */
+  takeSeenByCoopelIds(
+    runId: string,
+    coopelIds: string[],
+  ): Promise<SeenContact[]>;
+  /**
+   * Up to `limit` kept contacts of run `runId` not matched yet, with a GHL
+   * id after `afterGhlId`, in GHL id order: those with a Coopel id when
+   * `linked` is true, the others when it is false.
+   */
+  listUnmatchedSeen(
+    runId: string,
+    linked: boolean,
+    afterGhlId: string | null,
+    limit: number,
+  ): Promise<SeenContact[]>;
   /**
    * Up to `limit` live links (not tombstones) of a location that run `runId`
    * did not see, with a GHL id after `afterGhlId`, in GHL id order.

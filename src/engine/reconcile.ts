@@ -18,13 +18,9 @@ import {
 } from "./contact-match.js";
 import { CoopelLookupSource } from "./coopel-index.js";
 import { ApiError } from "./errors.js";
-import {
-  diffFields,
-  diffTags,
-  normaliseValue,
-  type FieldDrift,
-} from "./field-compare.js";
+import { diffFields, diffTags, normaliseValue } from "./field-compare.js";
 import { scanGhlContacts } from "./ghl-scan.js";
+import type { DirectedDrift, TowardGhlRepair } from "./reconcile-direction.js";
 import type {
   CallContext,
   CoopelClient,
@@ -33,6 +29,7 @@ import type {
   GhlRecord,
   Link,
   Logger,
+  SeenContact,
   SyncState,
 } from "./ports.js";
 
@@ -42,7 +39,7 @@ export type Finding =
       kind: "field_drift";
       ghlId: string;
       coopelId: string;
-      fields: FieldDrift[];
+      fields: DirectedDrift[];
     }
   | {
       kind: "tag_drift";
@@ -53,7 +50,7 @@ export type Finding =
     }
   /** A GHL contact without a Coopel record: never linked, or its linked record is gone. */
   | { kind: "missing_on_coopel"; ghlId: string; coopelId: string | null }
-  /** A Coopel contact that no link of any location points at. */
+  /** A Coopel contact that no link of any location points at; a difference only when contacts sync toward GHL. */
   | { kind: "coopel_only"; coopelId: string }
   /** A link whose GHL contact no longer exists; `survivor` is the contact it was merged into, when found. */
   | {
@@ -85,7 +82,7 @@ export interface ReconcileSummary {
   compared: number;
   inSync: number;
   findings: Record<Finding["kind"], number>;
-  /** Findings that break the sync direction; Coopel-only contacts do not count in a GHL-to-Coopel sync. */
+  /** Findings that break the sync direction; Coopel-only contacts count only when contacts sync toward GHL. */
   differences: number;
   repaired: number;
   failed: number;
@@ -109,6 +106,11 @@ export interface ReconcileOptions {
   pageLimit: number;
   coopelPageSize: number;
   concurrency: number;
+  /**
+   * Repairs toward GHL, when `sync.contacts.direction` is `two_way` or
+   * `coopel_to_ghl`; without it every repair goes to Coopel.
+   */
+  towardGhl?: TowardGhlRepair;
   /** Called for each finding as it is found, with the repair made, so output can stream. */
   onFinding: (finding: Finding, repair: Repair | null) => void;
   confirmEmptyAfterMs?: number;
@@ -119,9 +121,10 @@ export interface ReconcileOptions {
  * Compares every linked contact pair of one location after mapping and
  * normalisation, and reports records missing on either side, links whose
  * GHL contact is gone, and drift per field and in tag sets. It streams:
- * GHL by search pages, links by pages from the store, Coopel by list
- * pages and single reads, and the GHL ids seen go to the store, so memory
- * does not grow with the number of contacts. Findings are handed to
+ * GHL search pages go to the store with the Coopel id of each contact's
+ * link, and Coopel's list pages are then joined with them by Coopel id,
+ * so memory does not grow with the number of contacts. Single reads are
+ * left for records that one list missed. Findings are handed to
  * `onFinding` as they are found. With `repair`, each difference is fixed in
  * the GHL-to-Coopel direction; with `dryRun` as well, fixes are only
  * logged as a plan.
@@ -130,16 +133,11 @@ export class Reconcile {
   private readonly now: () => number;
   private readonly ghlRequests: CallContext["requests"] = [];
   private readonly coopelRequests: CallContext["requests"] = [];
+  /** Requests of repairs that write both sides, split by API when counted. */
+  private readonly bothRequests: CallContext["requests"] = [];
   private ghlCounted = 0;
   private coopelCounted = 0;
   private readonly summary: ReconcileSummary;
-  /**
-   * GHL contacts found without a link, handled after stale links so that a
-   * merge survivor gets its link moved before it is matched.
-   * NOTE: this list is in memory, so it grows with the number of unlinked
-   * contacts (small after a backfill, large before one).
-   */
-  private unlinked: string[] = [];
 
   constructor(private readonly options: ReconcileOptions) {
     this.now = options.now ?? Date.now;
@@ -181,10 +179,13 @@ export class Reconcile {
     const started = this.now();
     const runId = `reconcile-${started}-${Math.random().toString(36).slice(2, 10)}`;
     try {
-      await this.compareGhlPages(runId);
+      await this.keepGhlPages(runId);
+      await this.compareCoopelPages(runId);
+      await this.checkUnmatchedPairs(runId);
       await this.checkUnseenLinks(runId);
-      for (const ghlId of this.unlinked) await this.handleUnlinked(ghlId);
-      await this.findCoopelOnly();
+      // Unlinked contacts come after stale links, so that a merge survivor
+      // gets its link moved before it is matched.
+      await this.handleUnlinkedSeen(runId);
     } finally {
       await this.options.state.clearSeen(runId);
     }
@@ -223,13 +224,17 @@ export class Reconcile {
   private count(): void {
     this.ghlCounted += this.ghlRequests.splice(0).length;
     this.coopelCounted += this.coopelRequests.splice(0).length;
+    for (const request of this.bothRequests.splice(0))
+      if (request.api === "GHL") this.ghlCounted++;
+      else this.coopelCounted++;
     this.summary.ghlRequests = this.ghlCounted;
     this.summary.coopelRequests = this.coopelCounted;
   }
 
   private report(finding: Finding, repair: Repair | null): void {
     this.summary.findings[finding.kind]++;
-    if (finding.kind !== "coopel_only") this.summary.differences++;
+    if (finding.kind !== "coopel_only" || this.options.towardGhl)
+      this.summary.differences++;
     if (
       repair !== null &&
       repair !== "not_repaired" &&
@@ -244,8 +249,12 @@ export class Reconcile {
     this.options.onFinding(finding, repair);
   }
 
-  /** Streams GHL contacts page by page and compares each linked one with its Coopel record. */
-  private async compareGhlPages(runId: string): Promise<void> {
+  /**
+   * Streams GHL contacts page by page into the store, each with the Coopel
+   * id of its live link, so that Coopel's list can be joined with them
+   * without holding either side in memory.
+   */
+  private async keepGhlPages(runId: string): Promise<void> {
     const { options } = this;
     for await (const page of scanGhlContacts(options.ghl, {
       locationId: options.locationId,
@@ -256,25 +265,138 @@ export class Reconcile {
     })) {
       const ids = page.contacts.map((c) => String(c.id));
       this.summary.ghlContacts += ids.length;
-      await options.state.markSeen(runId, ids);
       const links = new Map(
         (await options.state.getLinks("contact", options.locationId, ids)).map(
           (link) => [link.ghlId, link],
         ),
       );
-      await runPool(page.contacts, options.concurrency, async (record) => {
-        const link = links.get(String(record.id));
-        if (link?.deletedAt != null) return;
-        if (!link || link.coopelId === null) {
-          this.unlinked.push(String(record.id));
-          return;
-        }
+      const kept: SeenContact[] = [];
+      const tombstoned: string[] = [];
+      for (const record of page.contacts) {
+        const ghlId = String(record.id);
+        const link = links.get(ghlId);
+        if (link?.deletedAt != null) tombstoned.push(ghlId);
+        else
+          kept.push({
+            ghlId,
+            coopelId: link?.coopelId ?? null,
+            record: JSON.stringify(record),
+          });
+      }
+      await options.state.keepSeen(runId, kept);
+      await options.state.markSeen(runId, tombstoned);
+      this.count();
+    }
+  }
+
+  /**
+   * Streams Coopel's list page by page. Each Coopel contact is compared
+   * with the GHL contact kept for it, and one that no link points at is
+   * reported as Coopel-only.
+   */
+  private async compareCoopelPages(runId: string): Promise<void> {
+    const { coopel, state } = this.options;
+    let cursor: string | null = null;
+    do {
+      const page = await coopel.listContacts(
+        { cursor, limit: this.options.coopelPageSize },
+        this.coopelContext(),
+      );
+      this.summary.coopelContacts += page.contacts.length;
+      const coopelIds = page.contacts.map((c) => c.id);
+      const linked = new Set(
+        (
+          await state.getLinksByCoopelIds(
+            "contact",
+            coopel.accountId,
+            coopelIds,
+          )
+        ).map((l) => l.coopelId),
+      );
+      const records = new Map(page.contacts.map((c) => [c.id, c.record]));
+      const pairs = await state.takeSeenByCoopelIds(runId, coopelIds);
+      const links = new Map(
+        (
+          await state.getLinks(
+            "contact",
+            this.options.locationId,
+            pairs.map((pair) => pair.ghlId),
+          )
+        ).map((link) => [link.ghlId, link]),
+      );
+      await runPool(pairs, this.options.concurrency, async (pair) => {
+        const link = links.get(pair.ghlId);
+        // The link changed after the GHL page was read, so the next run compares it.
+        if (link?.coopelId !== pair.coopelId || link.deletedAt !== null) return;
         try {
-          await this.comparePair(record, link);
+          await this.comparePair(
+            JSON.parse(pair.record) as GhlRecord,
+            link,
+            records.get(pair.coopelId!) ?? null,
+          );
         } catch (error) {
-          this.fail(error, String(record.id));
+          this.fail(error, pair.ghlId);
         }
       });
+      for (const contact of page.contacts)
+        if (!linked.has(contact.id)) await this.handleCoopelOnly(contact.id);
+      cursor = page.nextCursor;
+      this.count();
+    } while (cursor !== null);
+  }
+
+  /**
+   * Compares, page by page, the linked GHL contacts whose Coopel record the
+   * list did not return. A direct read decides, because the list may have
+   * missed a record that changed during the run.
+   */
+  private async checkUnmatchedPairs(runId: string): Promise<void> {
+    const { options } = this;
+    let after: string | null = null;
+    for (;;) {
+      const pairs = await options.state.listUnmatchedSeen(
+        runId,
+        true,
+        after,
+        200,
+      );
+      if (pairs.length === 0) return;
+      after = pairs[pairs.length - 1]!.ghlId;
+      const links = new Map(
+        (
+          await options.state.getLinks(
+            "contact",
+            options.locationId,
+            pairs.map((pair) => pair.ghlId),
+          )
+        ).map((link) => [link.ghlId, link]),
+      );
+      await runPool(pairs, options.concurrency, async (pair) => {
+        const link = links.get(pair.ghlId);
+        if (link?.coopelId == null || link.deletedAt !== null) return;
+        try {
+          await this.comparePair(JSON.parse(pair.record) as GhlRecord, link);
+        } catch (error) {
+          this.fail(error, pair.ghlId);
+        }
+      });
+      this.count();
+    }
+  }
+
+  /** Matches, page by page, the GHL contacts the scan found without a link. */
+  private async handleUnlinkedSeen(runId: string): Promise<void> {
+    let after: string | null = null;
+    for (;;) {
+      const contacts = await this.options.state.listUnmatchedSeen(
+        runId,
+        false,
+        after,
+        200,
+      );
+      if (contacts.length === 0) return;
+      after = contacts[contacts.length - 1]!.ghlId;
+      for (const contact of contacts) await this.handleUnlinked(contact.ghlId);
       this.count();
     }
   }
@@ -288,23 +410,69 @@ export class Reconcile {
   }
 
   private async mapRecord(record: GhlRecord): Promise<MappedContact> {
+    return (await this.enrichAndMap(record)).mapped;
+  }
+
+  private async enrichAndMap(
+    record: GhlRecord,
+  ): Promise<{ enriched: GhlRecord; mapped: MappedContact }> {
     const enriched = await this.options.enrich(
       this.options.locationId,
       record,
       this.ghlContext(),
     );
-    return this.options.mapping.map(enriched);
+    return { enriched, mapped: await this.options.mapping.map(enriched) };
   }
 
-  private async comparePair(record: GhlRecord, link: Link): Promise<void> {
+  /**
+   * Reports a Coopel contact that no link points at. When contacts sync
+   * toward GHL, the repair links it to its GHL contact or creates one.
+   */
+  private async handleCoopelOnly(coopelId: string): Promise<void> {
+    const finding: Finding = { kind: "coopel_only", coopelId };
+    const { towardGhl } = this.options;
+    if (!towardGhl) {
+      this.report(finding, null);
+      return;
+    }
+    if (!this.writes) {
+      this.report(finding, this.plan());
+      return;
+    }
+    try {
+      const outcome = await towardGhl.createOrLink(coopelId, this.now());
+      this.bothRequests.push(...outcome.requests);
+      if (outcome.links.length > 0)
+        await this.options.state.saveLinks(outcome.links);
+      for (const warning of outcome.warnings)
+        this.options.logger.warn({ coopelId }, `reconcile: ${warning}`);
+      this.report(finding, outcome.result);
+    } catch (error) {
+      this.summary.failed++;
+      this.options.logger.error(
+        { err: error, coopelId },
+        "reconcile: linking or creating the Coopel-only contact in GHL failed",
+      );
+      this.report(finding, "not_repaired");
+    }
+  }
+
+  /**
+   * Compares a linked pair and repairs it. `listed` is the Coopel record as
+   * the list returned it; without one, the record is read.
+   */
+  private async comparePair(
+    record: GhlRecord,
+    link: Link,
+    listed: CoopelRecord | null = null,
+  ): Promise<void> {
     const { options } = this;
     const ghlId = String(record.id);
     const coopelId = link.coopelId!;
-    const mapped = await this.mapRecord(record);
-    const coopelRecord = await options.coopel.getContact(
-      coopelId,
-      this.coopelContext(),
-    );
+    const { enriched, mapped } = await this.enrichAndMap(record);
+    const coopelRecord =
+      listed ??
+      (await options.coopel.getContact(coopelId, this.coopelContext()));
     if (coopelRecord === null) {
       const finding: Finding = { kind: "missing_on_coopel", ghlId, coopelId };
       this.report(finding, await this.recreate(record, mapped, link));
@@ -329,8 +497,20 @@ export class Reconcile {
       return;
     }
     if (fields.length > 0) {
-      const finding: Finding = { kind: "field_drift", ghlId, coopelId, fields };
-      this.report(finding, await this.fixFields(finding, mapped, link));
+      const towardGhl = this.options.towardGhl;
+      const directed: DirectedDrift[] = towardGhl
+        ? await towardGhl.direct(fields, link, record, mapped, coopelRecord)
+        : fields.map((field) => ({ ...field, toward: "coopel" }));
+      const finding: Finding = {
+        kind: "field_drift",
+        ghlId,
+        coopelId,
+        fields: directed,
+      };
+      const repair = towardGhl
+        ? await this.fixFieldsBothWays(link, enriched, mapped, coopelRecord)
+        : await this.fixFields(finding, mapped, link);
+      this.report(finding, repair);
     }
     if (tags.missingOnCoopel.length > 0 || tags.extraOnCoopel.length > 0) {
       const finding: Finding = { kind: "tag_drift", ghlId, coopelId, ...tags };
@@ -371,6 +551,36 @@ export class Reconcile {
     return "updated";
   }
 
+  /** Repairs a drifted pair in the direction the policy gives, as the live two-way sync does. */
+  private async fixFieldsBothWays(
+    link: Link,
+    enriched: GhlRecord,
+    mapped: MappedContact,
+    coopelRecord: CoopelRecord,
+  ): Promise<Repair | null> {
+    if (!this.writes) return this.plan();
+    const context: CallContext = {
+      requests: this.bothRequests,
+      priority: "background",
+    };
+    const result = await this.options.towardGhl!.repair(
+      link,
+      enriched,
+      mapped,
+      coopelRecord,
+      context,
+    );
+    for (const warning of result.warnings)
+      this.options.logger.warn(
+        { ghlId: link.ghlId, coopelId: link.coopelId },
+        `reconcile: ${warning}`,
+      );
+    await this.options.state.saveLinks([result.link]);
+    return "updated";
+  }
+
+  // TODO: tag drift is repaired toward Coopel in every direction, also
+  // when contacts sync two-way or Coopel to GHL.
   private async fixTags(
     finding: Extract<Finding, { kind: "tag_drift" }>,
   ): Promise<Repair | null> {
@@ -708,32 +918,5 @@ export class Reconcile {
         .filter((l) => l.deletedAt === null && l.coopelId !== null)
         .map((l) => [l.coopelId!, l.ghlId]),
     );
-  }
-
-  /** Streams Coopel's list and reports contacts that no link points at. */
-  private async findCoopelOnly(): Promise<void> {
-    const { coopel, state } = this.options;
-    let cursor: string | null = null;
-    do {
-      const page = await coopel.listContacts(
-        { cursor, limit: this.options.coopelPageSize },
-        this.coopelContext(),
-      );
-      this.summary.coopelContacts += page.contacts.length;
-      const linked = new Set(
-        (
-          await state.getLinksByCoopelIds(
-            "contact",
-            coopel.accountId,
-            page.contacts.map((c) => c.id),
-          )
-        ).map((l) => l.coopelId),
-      );
-      for (const contact of page.contacts)
-        if (!linked.has(contact.id))
-          this.report({ kind: "coopel_only", coopelId: contact.id }, null);
-      cursor = page.nextCursor;
-      this.count();
-    } while (cursor !== null);
   }
 }

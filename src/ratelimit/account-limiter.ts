@@ -161,7 +161,9 @@ export class AccountRateLimiter {
         await sleep(waitMs);
       }
     } finally {
-      state.waiting -= 1;
+      // A budget tightened by `observe` replaces the state and carries the
+      // waiting count over, so the count to lower is the current state's.
+      this.stateOf(account).waiting -= 1;
     }
     if (state.daily) {
       const waitMs = await consume(state.daily);

@@ -355,6 +355,8 @@ export interface TwoWayWiring {
 export interface ContactSyncs {
   contactEvents: ContactEventSync;
   coopelContacts?: CoopelContactSync;
+  /** The three-way field merge; present when a direction writes GHL. */
+  reconciler?: ContactReconciler;
 }
 
 /** Wires the contact sync, the enrichment, the tag rules and, when a direction writes GHL, the Coopel contact handler. */
@@ -432,7 +434,7 @@ export function buildContactSyncs(
     syncTags: (locationId) => syncs(locationId, "tags"),
     tagsOnCreate: config.mapping.contact.tags_on_create,
   });
-  return { contactEvents, coopelContacts };
+  return { contactEvents, coopelContacts, reconciler: reconciler ?? undefined };
 }
 
 /** Wires the contact sync, the enrichment and the tag rules that GHL contact events run through. */

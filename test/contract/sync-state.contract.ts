@@ -176,5 +176,58 @@ export function syncStateContract(
       const paged = await state.listUnseenLinks("run-1", "loc-1", "a", 1);
       expect(paged.map((l) => l.ghlId)).toEqual(["b"]);
     });
+
+    it("keeps seen contacts until their Coopel side is taken", async () => {
+      const { state } = adapters;
+      const record = (id: string): string => JSON.stringify({ id });
+      await state.keepSeen("run-1", [
+        { ghlId: "g1", coopelId: "c1", record: record("g1") },
+        { ghlId: "g2", coopelId: "c2", record: record("g2") },
+        { ghlId: "g3", coopelId: "c3", record: record("g3") },
+        { ghlId: "u1", coopelId: null, record: record("u1") },
+        { ghlId: "u2", coopelId: null, record: record("u2") },
+      ]);
+      // A repeat keeps the first record.
+      await state.keepSeen("run-1", [
+        { ghlId: "g1", coopelId: "c9", record: record("other") },
+      ]);
+      await state.keepSeen("run-2", [
+        { ghlId: "g2", coopelId: "c2", record: record("g2") },
+      ]);
+      await state.markSeen("run-1", ["deleted"]);
+
+      const taken = await state.takeSeenByCoopelIds("run-1", [
+        "c1",
+        "c3",
+        "c-unknown",
+      ]);
+      expect(taken.map((c) => c.ghlId).sort()).toEqual(["g1", "g3"]);
+      expect(taken.find((c) => c.ghlId === "g1")).toEqual({
+        ghlId: "g1",
+        coopelId: "c1",
+        record: record("g1"),
+      });
+      expect(await state.takeSeenByCoopelIds("run-1", ["c1"])).toEqual([]);
+      expect(await state.takeSeenByCoopelIds("run-1", [])).toEqual([]);
+
+      const linked = await state.listUnmatchedSeen("run-1", true, null, 10);
+      expect(linked.map((c) => c.ghlId)).toEqual(["g2"]);
+      const unlinked = await state.listUnmatchedSeen("run-1", false, null, 10);
+      expect(unlinked.map((c) => c.ghlId)).toEqual(["u1", "u2"]);
+      const paged = await state.listUnmatchedSeen("run-1", false, "u1", 1);
+      expect(paged.map((c) => c.ghlId)).toEqual(["u2"]);
+
+      // Kept contacts count as seen.
+      await state.saveLinks([link("g2"), link("unseen")]);
+      const unseen = await state.listUnseenLinks("run-1", "loc-1", null, 10);
+      expect(unseen.map((l) => l.ghlId)).toEqual(["unseen"]);
+
+      await state.clearSeen("run-1");
+      expect(await state.listUnmatchedSeen("run-1", false, null, 10)).toEqual(
+        [],
+      );
+      const other = await state.listUnmatchedSeen("run-2", true, null, 10);
+      expect(other.map((c) => c.ghlId)).toEqual(["g2"]);
+    });
   });
 }

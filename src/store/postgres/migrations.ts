@@ -310,6 +310,19 @@ export const POSTGRES_MIGRATIONS: {
       $$;
     `,
   },
+  {
+    version: 10,
+    name: "reconcile keeps the GHL contacts it read",
+    sql: `
+      -- Reconcile keeps each GHL contact it read here, with the Coopel id of
+      -- its link, until Coopel's list brings the other record of the pair,
+      -- so neither side is held in memory. matched is true once it has.
+      ALTER TABLE reconcile_seen ADD COLUMN coopel_id TEXT;
+      ALTER TABLE reconcile_seen ADD COLUMN record TEXT;
+      ALTER TABLE reconcile_seen ADD COLUMN matched BOOLEAN NOT NULL DEFAULT false;
+      CREATE INDEX reconcile_seen_by_coopel ON reconcile_seen (run_id, coopel_id);
+    `,
+  },
 ];
 
 /** Lock id that serialises migrations when several processes start at once. */

@@ -5,6 +5,7 @@ import type {
   NewReviewItem,
   ReviewItem,
   SyncState,
+  SeenContact,
 } from "../../engine/ports.js";
 import { inTransaction } from "./database.js";
 import { rowToLink, writeLinks, type LinkRow } from "./links.js";
@@ -207,6 +208,51 @@ export class PostgresSyncState implements SyncState {
     );
   }
 
+  async keepSeen(runId: string, contacts: SeenContact[]): Promise<void> {
+    if (contacts.length === 0) return;
+    await this.pool.query(
+      `INSERT INTO reconcile_seen (run_id, ghl_id, coopel_id, record)
+       SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])
+       ON CONFLICT DO NOTHING`,
+      [
+        runId,
+        contacts.map((c) => c.ghlId),
+        contacts.map((c) => c.coopelId),
+        contacts.map((c) => c.record),
+      ],
+    );
+  }
+
+  async takeSeenByCoopelIds(
+    runId: string,
+    coopelIds: string[],
+  ): Promise<SeenContact[]> {
+    if (coopelIds.length === 0) return [];
+    const { rows } = await this.pool.query<SeenRow>(
+      `UPDATE reconcile_seen SET matched = true
+       WHERE run_id = $1 AND NOT matched AND coopel_id = ANY ($2::text[])
+       RETURNING ghl_id, coopel_id, record`,
+      [runId, coopelIds],
+    );
+    return rows.map(rowToSeen);
+  }
+
+  async listUnmatchedSeen(
+    runId: string,
+    linked: boolean,
+    afterGhlId: string | null,
+    limit: number,
+  ): Promise<SeenContact[]> {
+    const { rows } = await this.pool.query<SeenRow>(
+      `SELECT ghl_id, coopel_id, record FROM reconcile_seen
+       WHERE run_id = $1 AND NOT matched AND record IS NOT NULL
+         AND (coopel_id IS NOT NULL) = $2 AND ghl_id COLLATE "C" > $3
+       ORDER BY ghl_id COLLATE "C" LIMIT $4`,
+      [runId, linked, afterGhlId ?? "", limit],
+    );
+    return rows.map(rowToSeen);
+  }
+
   async listUnseenLinks(
     runId: string,
     ghlLocationId: string,
@@ -229,4 +275,14 @@ export class PostgresSyncState implements SyncState {
       runId,
     ]);
   }
+}
+
+interface SeenRow {
+  ghl_id: string;
+  coopel_id: string | null;
+  record: string;
+}
+
+function rowToSeen(row: SeenRow): SeenContact {
+  return { ghlId: row.ghl_id, coopelId: row.coopel_id, record: row.record };
 }

@@ -257,6 +257,28 @@ const MIGRATIONS: { version: number; name: string; sql: string }[] = [
       END;
     `,
   },
+  {
+    version: 10,
+    name: "reconcile keeps the GHL contacts it read",
+    sql: `
+      -- Reconcile keeps each GHL contact it read here, with the Coopel id of
+      -- its link, until Coopel's list brings the other record of the pair,
+      -- so neither side is held in memory. matched is 1 once it has. The
+      -- table becomes a rowid table, because rows this large insert several
+      -- times slower WITHOUT ROWID. Its rows live for one run, so none are
+      -- copied.
+      DROP TABLE reconcile_seen;
+      CREATE TABLE reconcile_seen (
+        run_id TEXT NOT NULL,
+        ghl_id TEXT NOT NULL,
+        coopel_id TEXT,
+        record TEXT,
+        matched INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, ghl_id)
+      );
+      CREATE INDEX reconcile_seen_by_coopel ON reconcile_seen (run_id, coopel_id);
+    `,
+  },
 ];
 
 /** Applies the migrations that the database has not seen yet; returns the versions applied. */

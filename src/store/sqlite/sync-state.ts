@@ -5,6 +5,7 @@ import type {
   NewReviewItem,
   ReviewItem,
   SyncState,
+  SeenContact,
 } from "../../engine/ports.js";
 import { rowToLink, writeLinks, type LinkRow } from "./links.js";
 
@@ -280,6 +281,61 @@ export class SqliteSyncState implements SyncState {
     });
   }
 
+  keepSeen(runId: string, contacts: SeenContact[]): Promise<void> {
+    return settle(() => {
+      const insert = this.db.prepare(
+        `INSERT OR IGNORE INTO reconcile_seen (run_id, ghl_id, coopel_id, record)
+         VALUES (?, ?, ?, ?)`,
+      );
+      this.db
+        .transaction(() => {
+          for (const contact of contacts)
+            insert.run(runId, contact.ghlId, contact.coopelId, contact.record);
+        })
+        .immediate();
+      return;
+    });
+  }
+
+  takeSeenByCoopelIds(
+    runId: string,
+    coopelIds: string[],
+  ): Promise<SeenContact[]> {
+    return settle(() => {
+      if (coopelIds.length === 0) return [];
+      const rows = this.db
+        .prepare(
+          // Without INDEXED BY, SQLite picks the primary key and reads
+          // every row of the run for each page.
+          `UPDATE reconcile_seen INDEXED BY reconcile_seen_by_coopel SET matched = 1
+           WHERE run_id = ? AND matched = 0
+             AND coopel_id IN (SELECT value FROM json_each(?))
+           RETURNING ghl_id, coopel_id, record`,
+        )
+        .all(runId, JSON.stringify(coopelIds)) as SeenRow[];
+      return rows.map(rowToSeen);
+    });
+  }
+
+  listUnmatchedSeen(
+    runId: string,
+    linked: boolean,
+    afterGhlId: string | null,
+    limit: number,
+  ): Promise<SeenContact[]> {
+    return settle(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT ghl_id, coopel_id, record FROM reconcile_seen
+           WHERE run_id = ? AND matched = 0 AND record IS NOT NULL
+             AND (coopel_id IS NOT NULL) = ? AND ghl_id > ?
+           ORDER BY ghl_id LIMIT ?`,
+        )
+        .all(runId, linked ? 1 : 0, afterGhlId ?? "", limit) as SeenRow[];
+      return rows.map(rowToSeen);
+    });
+  }
+
   listUnseenLinks(
     runId: string,
     ghlLocationId: string,
@@ -306,4 +362,14 @@ export class SqliteSyncState implements SyncState {
       return;
     });
   }
+}
+
+interface SeenRow {
+  ghl_id: string;
+  coopel_id: string | null;
+  record: string;
+}
+
+function rowToSeen(row: SeenRow): SeenContact {
+  return { ghlId: row.ghl_id, coopelId: row.coopel_id, record: row.record };
 }
