@@ -203,13 +203,19 @@ describe("backfill of Coopel-only contacts", () => {
     expect(s.writes()).toEqual(writesBefore);
     expect(s.ghl.contacts.get(LOCATION_ID)!.size).toBe(2);
 
-    // Reconcile finds both pairs equal, with no contact left on one side only.
+    // Reconcile finds both pairs equal. It still reports the contact that
+    // backfill left out for lack of email and phone, so a person sees it.
     const reconcile = await s.cli(["reconcile", "--json"]);
-    expect(reconcile.code).toBe(0);
+    expect(reconcile.code).toBe(1);
     const report = JSON.parse(reconcile.stdout) as {
-      summary: { compared: number; differences: number };
+      findings: { kind: string; coopelId?: string }[];
+      summary: { compared: number; inSync: number; differences: number };
     };
     expect(report.summary.compared).toBe(2);
-    expect(report.summary.differences).toBe(0);
+    expect(report.summary.inSync).toBe(2);
+    expect(report.summary.differences).toBe(1);
+    expect(report.findings).toEqual([
+      expect.objectContaining({ kind: "coopel_only", coopelId: nameless.id }),
+    ]);
   }, 90_000);
 });
