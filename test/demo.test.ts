@@ -38,7 +38,8 @@ describe("demo", () => {
         },
         demo: {
           enabled: true,
-          contacts: 40,
+          // Enough contacts that deletes (15 % of changes) leave a good share.
+          contacts: 80,
           changes: 300,
           concurrency: 8,
           seed: 7,

@@ -221,7 +221,11 @@ export function generateFieldValue(
   }
 }
 
-/** Fields that demo updates change. */
+/**
+ * Fields the generated updates change. Tags are set at create only: GHL
+ * reports a tag change with ContactTagUpdate, which the demo sends for its
+ * tag changes, and the sync reads tags from that event alone.
+ */
 export const UPDATABLE_FIELDS = [
   "firstName",
   "lastName",
@@ -236,7 +240,6 @@ export const UPDATABLE_FIELDS = [
   "website",
   "dateOfBirth",
   "source",
-  "tags",
   "dnd",
 ] as const;
 

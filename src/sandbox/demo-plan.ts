@@ -118,7 +118,7 @@ function planUpdate(
   let newCountry = country;
   for (const field of chosen) {
     if (field !== "dnd" && random() < CLEAR_PROBABILITY) {
-      fields[field] = field === "tags" ? [] : random() < 0.5 ? null : "";
+      fields[field] = random() < 0.5 ? null : "";
     } else if (field === "email") {
       fields.email = generateEmail(random, nextSerial());
     } else {
