@@ -204,7 +204,7 @@ describe("backfill of Coopel-only contacts", () => {
     expect(s.ghl.contacts.get(LOCATION_ID)!.size).toBe(2);
 
     // Reconcile finds both pairs equal. It still reports the contact that
-    // backfill left out for lack of email and phone, so a person sees it.
+    // backfill left out for lack of email and phone, for a person to decide.
     const reconcile = await s.cli(["reconcile", "--json"]);
     expect(reconcile.code).toBe(1);
     const report = JSON.parse(reconcile.stdout) as {

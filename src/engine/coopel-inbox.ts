@@ -4,7 +4,7 @@ import { timeOf } from "./two-way.js";
 /**
  * Returns the ordering key of a Coopel contact's events. A linked contact
  * shares its GHL contact's key, so the events of both sides about one
- * contact run one at a time and each sees the link the previous one left.
+ * contact run one at a time and each reads the link the previous one stored.
  */
 export async function coopelOrderingKey(
   store: TwoWayStore,

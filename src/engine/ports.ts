@@ -48,8 +48,8 @@ export interface Job {
 }
 
 /**
- * How a job ended. `unsupported` means the event needs a Coopel route that
- * is set to null in config; such events are neither failed nor retried.
+ * The end state of a job. `unsupported` means the event needs a Coopel
+ * route that is set to null in config, so it is neither failed nor retried.
  */
 export type Outcome =
   "synced" | "skipped" | "ignored" | "unsupported" | "failed";
@@ -411,13 +411,13 @@ export interface EventBucket {
 export interface LocationPause {
   locationId: string;
   reason: string;
-  /** Who paused it, such as `admin (session)`. */
+  /** The person or token that paused it, such as `admin (session)`. */
   pausedBy: string;
   /** Epoch milliseconds. */
   pausedAt: number;
 }
 
-/** Contacts of one location that the link table holds at one time. */
+/** The contacts of one location in the link table at one time. */
 export interface ContactCount {
   /** Epoch milliseconds. */
   recordedAt: number;

@@ -47,7 +47,7 @@ export interface ReconcileResult {
 
 /**
  * Brings a linked contact's two records together field by field, against
- * what the link says each side last had: a change on one side goes to the
+ * what the link stored as each side's last content: a change on one side goes to the
  * other, and a change on both sides is a conflict that the policy settles.
  * Before each write it stores the content it is about to set as a write
  * intent, so that the echo of that write is recognised even when it comes

@@ -103,7 +103,7 @@ export interface MergePlan {
  * known to have. A field changed on one side only goes to the other. A
  * field changed on both sides to different values is a conflict, which the
  * policy settles. Fields absent from a side's current record are left
- * alone, because a partial record says nothing about them.
+ * alone, because a partial record carries no value for them.
  */
 export function planMerge(input: {
   coopelKnown: Record<string, string>;

@@ -8,7 +8,7 @@ import type {
 } from "../engine/ports.js";
 import { RateLimitDeferral } from "../ratelimit/account-limiter.js";
 
-/** What `rules apply` did, or would do with `dryRun`, for one contact that changed. */
+/** The tag change `rules apply` made (or would make with `dryRun`) on one contact. */
 export interface RuleTagChange {
   locationId: string;
   ghlId: string;

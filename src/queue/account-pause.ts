@@ -12,8 +12,8 @@ export function pauseHoldsJob(job: Job, pause: AccountPause): boolean {
 }
 
 /**
- * Returns when a job that met `pause` may run again. A job that the pause
- * holds may run as soon as the pause is lifted. Any other job, such as a
+ * Returns when a job that met `pause` may run again. A job of the paused
+ * account may run as soon as the pause is lifted. Any other job, such as a
  * Coopel job that met a paused GHL location, waits until the pause's retry
  * time, because otherwise it would be claimed again at once and meet the
  * same pause in a loop.

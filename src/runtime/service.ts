@@ -450,7 +450,7 @@ export function buildContactEventSync(
     .contactEvents;
 }
 
-/** What the engine needs beyond the entity handlers; all optional. */
+/** Optional inputs of the engine beyond the entity handlers. */
 export interface EngineExtras {
   /** The operator's pause of a location, or null; a paused location's events wait. */
   pausedLocation?: SyncEngineOptions["pausedLocation"];
